@@ -1,0 +1,200 @@
+"""The ``promise-assistant`` command: a thin shell over ingest, retrieval and evaluation."""
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from assistant.embeddings import make_embeddings
+from assistant.errors import PromiseError
+from assistant.models import SearchFilters, SearchResult
+from assistant.retrieval import HybridRetriever
+from assistant.settings import Settings
+from assistant.store import ChunkStore, open_store
+
+
+def _store(settings: Settings, rebuild: bool = False) -> ChunkStore:
+    return open_store(settings, make_embeddings(settings), rebuild=rebuild)
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.pipeline import ingest_paths
+
+    store = _store(settings, rebuild=args.rebuild)
+    paths = [Path(path) for path in args.paths] or [settings.seeds_dir]
+    report = ingest_paths(store, paths, settings, progress=not args.quiet)
+    for failure in report.failures:
+        print(f"skipped {failure}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.nothing_ingested else 0
+
+
+def _filters(args: argparse.Namespace) -> SearchFilters:
+    return SearchFilters(
+        source=args.source,
+        event=args.event,
+        organisation=args.organisation,
+        date_from=args.date_from,
+        date_to=args.date_to,
+    )
+
+
+def _print_result(result: SearchResult) -> None:
+    meta = result.passage.metadata
+    who = " – ".join(part for part in (meta.organisation, meta.project) if part)
+    print(f"[{result.rank}] {meta.event}" + (f" ({meta.date})" if meta.date else ""))
+    print(f"    {who or meta.section or ''}  ·  {meta.source}  ·  score {result.score:.4f}")
+    for line in result.passage.body.splitlines()[:6]:
+        print(f"    {line[:160]}")
+    print()
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    retriever = HybridRetriever(_store(settings), settings)
+    results = retriever.search(args.query, k=args.k, filters=_filters(args))
+    if args.json:
+        print(json.dumps({"query": args.query, "results": [r.to_json() for r in results]}, ensure_ascii=False))
+        return 0
+    if not results:
+        print("No passages found." if len(retriever) else "The store is empty: run 'promise-assistant ingest' first.")
+    for result in results:
+        _print_result(result)
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    entries = sorted(_store(settings).manifest().values(), key=lambda entry: entry.source)
+    if args.json:
+        rows = [
+            {k: v for k, v in asdict(e).items() if k != "chunk_ids"} | {"chunks": len(e.chunk_ids)} for e in entries
+        ]
+        print(json.dumps({"documents": rows}, ensure_ascii=False))
+        return 0
+    if not entries:
+        print("The store is empty: run 'promise-assistant ingest' first.")
+    for entry in entries:
+        print(f"{entry.source:<34} {len(entry.chunk_ids):>5} chunks  {entry.date or '—':<10}  {entry.event}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.pipeline import remove_document
+
+    removed = remove_document(_store(settings), args.source)
+    print(f"Removed {args.source}: {removed} chunks.")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.evaluation import TextbookBaseline, hit_from_metadata, load_cases, score_retrieval
+
+    cases = load_cases(Path(args.cases) if args.cases else settings.eval_cases)
+    store = _store(settings)
+    retriever = HybridRetriever(store, settings)
+    if not len(retriever):
+        print("The store is empty: run 'promise-assistant ingest' first.", file=sys.stderr)
+        return 1
+
+    def ours(question: str) -> tuple[list, float]:
+        started = time.perf_counter()
+        results = retriever.search(question, k=args.k)
+        elapsed = (time.perf_counter() - started) * 1000
+        hits = [
+            hit_from_metadata(r.passage.metadata.source, r.passage.text, asdict(r.passage.metadata)) for r in results
+        ]
+        return hits, elapsed
+
+    rows = [score_retrieval("hybrid", cases, ours, args.k)]
+    if args.baseline:
+        files = [Path(entry.path) for entry in store.manifest().values() if Path(entry.path).exists()]
+        baseline = TextbookBaseline(sorted(files), store.embeddings)
+
+        def textbook(question: str) -> tuple[list, float]:
+            started = time.perf_counter()
+            hits = baseline.search(question, args.k)
+            return hits, (time.perf_counter() - started) * 1000
+
+        rows.append(score_retrieval("baseline", cases, textbook, args.k))
+    for row in rows:
+        print(row.row() + (f"  misses: {', '.join(row.misses)}" if row.misses else ""))
+    return 0
+
+
+def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
+    retriever = HybridRetriever(_store(settings), settings)
+    print(f"Promise Assistant: {len(retriever)} passages. Ask about the notes; an empty line or Ctrl-D quits.")
+    while True:
+        try:
+            question = input("\nquestion> ").strip()
+        except EOFError:
+            return 0
+        if not question:
+            return 0
+        try:
+            for result in retriever.search(question, k=args.k):
+                _print_result(result)
+        except PromiseError as error:
+            print(error)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="promise-assistant", description="Search the notes of learning events about The Promise."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="add documents (default: the seeds) to the store")
+    ingest.add_argument("paths", nargs="*", help="files or directories (.txt .md .html .docx .pdf)")
+    ingest.add_argument("--rebuild", action="store_true", help="delete the store and embed everything again")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    search = commands.add_parser("search", help="find passages")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=None, help="how many passages (default: the top_k setting)")
+    search.add_argument("--source", help="only this document (file name)")
+    search.add_argument("--event", help="only events whose title contains this")
+    search.add_argument("--organisation", help="only organisations or projects whose name contains this")
+    search.add_argument("--from", dest="date_from", help="only events on or after this date (YYYY[-MM[-DD]])")
+    search.add_argument("--to", dest="date_to", help="only events on or before this date (YYYY[-MM[-DD]])")
+    search.add_argument("--json", action="store_true", help="print one JSON object")
+    search.set_defaults(handler=cmd_search)
+
+    sources = commands.add_parser("sources", help="list the documents and events in the store")
+    sources.add_argument("--json", action="store_true")
+    sources.set_defaults(handler=cmd_sources)
+
+    remove = commands.add_parser("remove", help="remove a document from the store")
+    remove.add_argument("source", help="its file name, as 'sources' lists it")
+    remove.set_defaults(handler=cmd_remove)
+
+    evaluate = commands.add_parser("eval", help="retrieval quality on evaluation cases")
+    evaluate.add_argument("--cases", help="a JSONL file of cases (default: tests/data/dev.jsonl)")
+    evaluate.add_argument("-k", type=int, default=5)
+    evaluate.add_argument("--baseline", action="store_true", help="also score the textbook set-up")
+    evaluate.set_defaults(handler=cmd_eval)
+
+    repl = commands.add_parser("repl", help="an interactive question loop over search")
+    repl.add_argument("-k", type=int, default=3)
+    repl.set_defaults(handler=cmd_repl)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+        return int(args.handler(args, settings))
+    except PromiseError as error:
+        print(f"promise-assistant: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Typed values that cross module boundaries."""
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ChunkMetadata:
+    source: str
+    event: str
+    date: str | None
+    place: str | None
+    organisation: str | None
+    project: str | None
+    section: str | None
+    contact: str | None
+    start: int
+    end: int
+    content_hash: str
+    unit_id: str
+    unit_index: int
+    part: int
+    doc_hash: str
+    context: str
+
+    def to_store(self) -> dict[str, str | int]:
+        """Chroma metadata: no None values, plus a sortable date number for range filters."""
+        values: dict[str, str | int] = {k: v for k, v in asdict(self).items() if v is not None}
+        number = date_number(self.date)
+        if number is not None:
+            values["date_num"] = number
+        return values
+
+    @classmethod
+    def from_store(cls, values: dict[str, Any]) -> "ChunkMetadata":
+        known: dict[str, Any] = {f.name: values.get(f.name) for f in fields(cls)}
+        return cls(**known)
+
+
+def date_number(date: str | None) -> int | None:
+    """'2024-12-04' -> 20241204; '2025-11' -> 20251100, so month-only dates sort before that month's days."""
+    if not date:
+        return None
+    parts = date.split("-")
+    try:
+        year, month = int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
+        day = int(parts[2]) if len(parts) > 2 else 0
+    except ValueError:
+        return None
+    return year * 10000 + month * 100 + day
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A stored chunk as retrieval returns it."""
+
+    chunk_id: str
+    text: str  # the full indexed text: context line, header, body
+    metadata: ChunkMetadata
+
+    @property
+    def body(self) -> str:
+        """The passage without its context line, as shown to a reader."""
+        first, _, rest = self.text.partition("\n")
+        return rest if first == self.metadata.context and rest else self.text
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    rank: int
+    score: float  # fused reciprocal-rank score
+    dense_similarity: float | None  # cosine similarity to the query, when the dense search found it
+    passage: Passage
+
+    def to_json(self) -> dict[str, Any]:
+        meta = self.passage.metadata
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "chunk_id": self.passage.chunk_id,
+            "source": meta.source,
+            "event": meta.event,
+            "date": meta.date,
+            "organisation": meta.organisation,
+            "project": meta.project,
+            "section": meta.section,
+            "contact": meta.contact,
+            "text": self.passage.body,
+        }
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    source: str | None = None
+    event: str | None = None
+    organisation: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def matches(self, meta: ChunkMetadata) -> bool:
+        if self.source and meta.source != self.source:
+            return False
+        if self.event and self.event.lower() not in (meta.event or "").lower():
+            return False
+        who = f"{meta.organisation or ''} {meta.project or ''}".lower()
+        if self.organisation and self.organisation.lower() not in who:
+            return False
+        number = date_number(meta.date)
+        low, high = date_number(self.date_from), date_number(self.date_to)
+        if (low is not None or high is not None) and number is None:
+            return False
+        if low is not None and number is not None and number < low:
+            return False
+        return not (high is not None and number is not None and number > _end_of(self.date_to, high))
+
+
+def _end_of(date: str | None, number: int) -> int:
+    """An upper bound of '2025-03' includes every day of March."""
+    if date and date.count("-") == 1:
+        return number + 99
+    if date and date.count("-") == 0:
+        return number + 9999
+    return number

@@ -1,0 +1,44 @@
+"""All configuration, read once at start-up from ``PROMISE_*`` environment variables."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# The name under which the packaged all-MiniLM-L6-v2 is recorded; any other value is a local model path.
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROMISE_", extra="ignore")
+
+    # Where things live.
+    store_dir: Path = PROJECT_ROOT / "vectorstore"
+    seeds_dir: Path = PROJECT_ROOT / "seeds"
+    eval_cases: Path = PROJECT_ROOT / "tests" / "data" / "dev.jsonl"
+    collection: str = "promise_notes"
+
+    # A Chroma server instead of the embedded store, when a host is given.
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+
+    # Embeddings.
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_batch_size: int = Field(default=64, ge=1)
+
+    # Chunking: all-MiniLM-L6-v2 reads 256 word pieces, about 180 words of English.
+    chunk_max_words: int = Field(default=150, ge=20)
+    max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+
+    # Retrieval.
+    top_k: int = Field(default=5, ge=1)
+    candidates: int = Field(default=30, ge=1)
+    rrf_k: int = Field(default=60, ge=1)
+    # Reciprocal-rank weights. BM25 counts double: names of projects and organisations carry most
+    # questions, and the small embedder knows few of them (chosen on tests/data/calibration.jsonl).
+    dense_weight: float = Field(default=0.5, ge=0)
+    sparse_weight: float = Field(default=1.0, ge=0)
+    near_duplicate_jaccard: float = Field(default=0.8, gt=0, le=1)
+    max_query_chars: int = Field(default=2000, ge=1)

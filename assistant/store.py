@@ -1,0 +1,192 @@
+"""The Chroma store of chunks, with a manifest that says which chunks are live.
+
+Crash safety: a document's new chunks are written first, then its manifest record is replaced in
+one upsert, then its old chunks are deleted. Readers only see chunks the manifest lists, so until
+that single write a query sees the previous version in full, and after it the new one in full.
+Chunks no manifest lists (left by a crash) are removed by the next ingest.
+"""
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from assistant.errors import EmbeddingModelMismatch, StoreError
+from assistant.models import ChunkMetadata, Passage
+from assistant.settings import Settings
+
+_MANIFEST_SUFFIX = "-manifest"
+_MODEL_KEY = "embedding_model"
+# Chroma refuses records without a vector; manifest records are looked up by id, never by similarity.
+_PLACEHOLDER_VECTOR = [1.0]
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    source: str
+    path: str
+    doc_hash: str
+    chunk_ids: tuple[str, ...]
+    event: str
+    date: str | None
+    ingested_at: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "ManifestEntry":
+        values = json.loads(text)
+        values["chunk_ids"] = tuple(values["chunk_ids"])
+        return cls(**values)
+
+
+def make_client(settings: Settings) -> Any:
+    """An embedded persistent Chroma client, or an HTTP client when a Chroma server is configured."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if settings.chroma_host:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+        settings.store_dir.mkdir(parents=True, exist_ok=True)
+        if not os.access(settings.store_dir, os.W_OK):
+            raise StoreError(f"The store directory {settings.store_dir} is not writable.")
+        return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
+    except StoreError:
+        raise
+    except Exception as error:
+        where = (
+            f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+            if settings.chroma_host
+            else f"the store at {settings.store_dir}"
+        )
+        raise StoreError(
+            f"Cannot open {where} ({_first_line(error)}); if it is damaged, run 'promise-assistant ingest --rebuild'."
+        ) from None
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+
+
+class ChunkStore:
+    """Chunks with their embeddings in one Chroma collection, and the manifest in another."""
+
+    def __init__(self, client: Any, settings: Settings, embeddings: Embeddings) -> None:
+        from langchain_chroma import Chroma
+
+        self._client = client
+        self.embedding_model = settings.embedding_model
+        self.batch_size = settings.embedding_batch_size
+        self.embeddings = embeddings
+        self._name = settings.collection
+        try:
+            collection = client.get_or_create_collection(
+                self._name,
+                metadata={_MODEL_KEY: self.embedding_model},
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+            self._manifest = client.get_or_create_collection(self._name + _MANIFEST_SUFFIX, embedding_function=None)
+        except Exception as error:
+            raise StoreError(
+                f"Cannot open the collection '{self._name}' ({_first_line(error)}); "
+                "run 'promise-assistant ingest --rebuild' to recreate it."
+            ) from None
+        recorded = (collection.metadata or {}).get(_MODEL_KEY)
+        if recorded != self.embedding_model:
+            raise EmbeddingModelMismatch(
+                f"The store was built with the embedding model '{recorded}', not '{self.embedding_model}'; "
+                "re-ingest with 'promise-assistant ingest --rebuild' to rebuild it with the new model."
+            )
+        self._collection = collection
+        self._vectors = Chroma(
+            client=client,
+            collection_name=self._name,
+            embedding_function=embeddings,
+            create_collection_if_not_exists=False,
+        )
+
+    # --- manifest ---------------------------------------------------------------------------
+
+    def manifest(self) -> dict[str, ManifestEntry]:
+        records = self._manifest.get(include=["documents"])
+        return {
+            record_id: ManifestEntry.from_json(document)
+            for record_id, document in zip(records["ids"], records["documents"] or [], strict=True)
+        }
+
+    def commit(self, entry: ManifestEntry) -> None:
+        """Make ``entry``'s chunks the live version of its document, in one atomic write."""
+        self._manifest.upsert(ids=[entry.source], embeddings=[_PLACEHOLDER_VECTOR], documents=[entry.to_json()])
+
+    def forget(self, source: str) -> None:
+        self._manifest.delete(ids=[source])
+
+    # --- chunks -----------------------------------------------------------------------------
+
+    def all_ids(self) -> set[str]:
+        return set(self._collection.get(include=[])["ids"])
+
+    def add(
+        self,
+        ids: Sequence[str],
+        texts: Sequence[str],
+        metadatas: Sequence[ChunkMetadata],
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        for first in range(0, len(ids), self.batch_size):
+            last = first + self.batch_size
+            self._vectors.add_texts(
+                texts=list(texts[first:last]),
+                metadatas=[meta.to_store() for meta in metadatas[first:last]],
+                ids=list(ids[first:last]),
+            )
+            if on_batch:
+                on_batch(len(ids[first:last]))
+
+    def delete(self, ids: Iterable[str]) -> None:
+        batch = list(ids)
+        for first in range(0, len(batch), 5000):
+            self._collection.delete(ids=batch[first : first + 5000])
+
+    def live_passages(self) -> list[Passage]:
+        live = {chunk_id for entry in self.manifest().values() for chunk_id in entry.chunk_ids}
+        records = self._collection.get(include=["documents", "metadatas"])
+        return [
+            Passage(chunk_id=record_id, text=document, metadata=ChunkMetadata.from_store(dict(meta)))
+            for record_id, document, meta in zip(
+                records["ids"], records["documents"] or [], records["metadatas"] or [], strict=True
+            )
+            if record_id in live
+        ]
+
+    def dense_search(
+        self, query_vector: list[float], n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """Chunk ids with cosine similarity, best first (stale chunks included; the caller filters)."""
+        count = self._collection.count()
+        if count == 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[query_vector], n_results=min(n, count), where=where, include=["distances"]
+        )
+        return [
+            (record_id, 1.0 - distance)
+            for record_id, distance in zip(result["ids"][0], result["distances"][0], strict=True)
+        ]
+
+
+def open_store(settings: Settings, embeddings: Embeddings, rebuild: bool = False) -> ChunkStore:
+    client = make_client(settings)
+    if rebuild:
+        for name in (settings.collection, settings.collection + _MANIFEST_SUFFIX):
+            with contextlib.suppress(Exception):
+                client.delete_collection(name)
+    return ChunkStore(client, settings, embeddings)

@@ -1,0 +1,1 @@
+"""Turning documents into chunks in the vector store."""

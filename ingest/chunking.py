@@ -1,0 +1,111 @@
+"""Cut units into chunks that fit the embedder, on sentence boundaries, with the unit's header repeated."""
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from assistant.models import ChunkMetadata
+from ingest.structure import BULLET, DocumentStructure, Segment, Unit
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9#])")
+
+# Start a new chunk at a section label once the current one is this full, so sections stay whole.
+_SECTION_BREAK_FILL = 0.4
+# A list item this long is a point of its own when the unit asks for long items alone.
+_LONG_ITEM_WORDS = 40
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    text: str  # context line, then the unit's header (if any), then the body
+    metadata: ChunkMetadata
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def _sentences(segment: Segment, limit: int) -> list[Segment]:
+    """Split a long segment at sentence ends, and any still-too-long sentence at word boundaries."""
+    if words(segment.text) <= limit:
+        return [segment]
+    pieces: list[Segment] = []
+    position = 0
+    for part in _SENTENCE_END.split(segment.text):
+        offset = segment.text.find(part, position)
+        position = offset + len(part)
+        tokens = part.split()
+        for first in range(0, len(tokens), limit):
+            text = " ".join(tokens[first : first + limit])
+            pieces.append(Segment(text, segment.start + max(offset, 0), segment.start + position, segment.section))
+    return pieces
+
+
+def context_line(event: str, organisation: str | None, project: str | None, section: str | None) -> str:
+    who = organisation or ""
+    if project and project != organisation:
+        who = f"{who} – {project}" if who else project
+    return " · ".join(part for part in (event, who, section) if part)
+
+
+def chunk_document(structure: DocumentStructure, source: str, doc_hash: str, max_words: int) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    seen: set[str] = set()
+    for unit_number, unit in enumerate(structure.units):
+        unit_id = hashlib.sha256(f"{source}\x00{unit.key}".encode()).hexdigest()[:16]
+        for part, segments in enumerate(_pack(unit, structure.event, max_words)):
+            section = segments[0].section or unit.default_section
+            context = context_line(structure.event, unit.organisation, unit.project, section)
+            body = "\n".join(segment.text for segment in segments)
+            text = "\n".join(line for line in (context, unit.header, body) if line)
+            chunk_id = hashlib.sha256(f"{source}\x00{text}".encode()).hexdigest()[:32]
+            if chunk_id in seen:
+                continue  # the very same passage twice in one document: keep one
+            seen.add(chunk_id)
+            metadata = ChunkMetadata(
+                source=source,
+                event=structure.event,
+                date=structure.date,
+                place=structure.place,
+                organisation=unit.organisation,
+                project=unit.project,
+                section=section,
+                contact=unit.contact,
+                start=segments[0].start,
+                end=segments[-1].end,
+                content_hash=hashlib.sha256(text.encode()).hexdigest(),
+                unit_id=unit_id,
+                unit_index=unit_number,
+                part=part,
+                doc_hash=doc_hash,
+                context=context,
+            )
+            chunks.append(Chunk(chunk_id=chunk_id, text=text, metadata=metadata))
+    return chunks
+
+
+def _pack(unit: Unit, event: str, max_words: int) -> list[list[Segment]]:
+    """Greedy packing of the unit's segments into chunks of at most ``max_words`` words in all."""
+    overhead = words(context_line(event, unit.organisation, unit.project, "Section label")) + words(unit.header or "")
+    budget = max(max_words - overhead, 20)
+    pieces = [piece for segment in unit.segments for piece in _sentences(segment, budget)]
+    packs: list[list[Segment]] = []
+    current: list[Segment] = []
+    used = 0
+    alone = False  # the current chunk holds one long list item, to be closed after it
+    for piece in pieces:
+        size = words(piece.text)
+        new_section = bool(current) and piece.section != current[-1].section
+        long_item = unit.long_items_alone and size >= _LONG_ITEM_WORDS and bool(BULLET.match(piece.text))
+        if current and (
+            alone or long_item or used + size > budget or (new_section and used >= budget * _SECTION_BREAK_FILL)
+        ):
+            packs.append(current)
+            current, used = [], 0
+        current.append(piece)
+        used += size
+        alone = long_item
+    if current:
+        packs.append(current)
+    return packs

@@ -1,0 +1,163 @@
+"""Read a file of any supported type into plain text, keeping headings and bullets.
+
+Formats are read by maintained libraries (BeautifulSoup, python-docx, pypdf, charset-normalizer);
+headings come out as Markdown ``#`` lines so one structure detector serves every format.
+"""
+
+import io
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from bs4 import BeautifulSoup, Tag
+from charset_normalizer import from_bytes
+
+from assistant.errors import DocumentError
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
+
+_BLOCK_TAGS = {"p", "div", "section", "article", "br", "tr", "table", "ul", "ol", "blockquote", "pre"}
+
+
+def load_text(path: Path, max_bytes: int) -> str:
+    """Return the text of ``path`` or raise DocumentError saying why it cannot be read."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DocumentError(
+            str(path), f"unsupported file type '{suffix or 'none'}' (use {', '.join(SUPPORTED_SUFFIXES)})"
+        )
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise DocumentError(str(path), "no such file") from None
+    except OSError as error:
+        raise DocumentError(str(path), f"cannot read it ({error.strerror})") from None
+    if size > max_bytes:
+        raise DocumentError(str(path), f"too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB)")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise DocumentError(str(path), f"cannot read it ({error.strerror})") from None
+    return text_from_bytes(data, suffix, str(path))
+
+
+def text_from_bytes(data: bytes, suffix: str, name: str) -> str:
+    """Decode ``data`` as a document of type ``suffix``; ``name`` is used in error messages."""
+    if not data.strip():
+        raise DocumentError(name, "the file is empty")
+    reader = _READERS[suffix.lower()]
+    try:
+        text = reader(data)
+    except DocumentError as error:
+        raise DocumentError(name, error.reason) from None
+    except Exception as error:
+        raise DocumentError(name, f"not a readable {suffix} file ({type(error).__name__})") from None
+    text = normalise_text(text)
+    if len(re.findall(r"[^\W\d_]{2,}", text)) < 3:
+        raise DocumentError(name, "no readable text found in it")
+    return text
+
+
+def normalise_text(text: str) -> str:
+    """Unify line endings, drop a BOM and control characters; keep tabs (they separate table cells)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text)
+
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DocumentError("", "it looks like a binary file, not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        best = from_bytes(data).best()
+        if best is None:
+            return data.decode("utf-8", errors="replace")
+        return str(best)
+
+
+def _read_plain(data: bytes) -> str:
+    text = _decode(data)
+    if "<" in text and re.search(r"</?(ul|li|p|br|div)\b", text, re.IGNORECASE):
+        # Notes exported from web forms carry stray HTML lists; keep their text and bullets.
+        return html_fragments_to_text(text)
+    return text
+
+
+def _read_html(data: bytes) -> str:
+    soup = BeautifulSoup(_decode(data), "html.parser")
+    for hidden in soup(["script", "style", "noscript", "template", "head"]):
+        hidden.decompose()
+    return _render(soup)
+
+
+def _render(node: BeautifulSoup | Tag) -> str:
+    """Flatten HTML to text: headings as '#' lines, list items as '- ' lines, blocks on their own lines."""
+    for heading in node.find_all(re.compile(r"^h[1-6]$")):
+        level = int(heading.name[1])
+        heading.replace_with(f"\n{'#' * level} {heading.get_text(' ', strip=True)}\n")
+    for item in node.find_all("li"):
+        item.replace_with(f"\n- {item.get_text(' ', strip=True)}\n")
+    for cell in node.find_all(["td", "th"]):
+        cell.replace_with(f"{cell.get_text(' ', strip=True)}\t")
+    for block in node.find_all(_BLOCK_TAGS):
+        block.insert_before("\n")
+        block.insert_after("\n")
+    text = re.sub(r"\s*[▶►•▪]\s+", "\n- ", node.get_text())
+    lines = [re.sub(r"[ \u00a0]+", " ", line).strip(" ") for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def html_fragments_to_text(text: str) -> str:
+    """Clean HTML embedded in otherwise plain text, line by line, keeping tab-separated cells."""
+    cleaned = []
+    for line in text.split("\n"):
+        if "<" in line and ">" in line:
+            # A cell's list items become continuation lines of that cell: tab-indented, like an empty first cell.
+            cells = [_render(BeautifulSoup(cell, "html.parser")) for cell in line.split("\t")]
+            line = "\t".join(re.sub(r"\n+", "\n\t", cell) for cell in cells)
+        cleaned.append(line)
+    return "\n".join(cleaned)
+
+
+def _read_docx(data: bytes) -> str:
+    import docx  # python-docx is slow to import; only documents of this type need it
+
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise DocumentError("", "not a .docx file (it is not a zip archive)")
+    document = docx.Document(io.BytesIO(data))
+    lines = []
+    for paragraph in document.paragraphs:
+        text = paragraph.text.strip()
+        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+        if not text:
+            lines.append("")
+        elif style.lower().startswith("heading"):
+            level = int(style[-1]) if style[-1].isdigit() else 1
+            lines.append(f"{'#' * level} {text}")
+        elif "list" in style.lower():
+            lines.append(f"- {text}")
+        else:
+            lines.append(text)
+    for table in document.tables:
+        for row in table.rows:
+            lines.append("\t".join(cell.text.strip() for cell in row.cells))
+    return "\n".join(lines)
+
+
+def _read_pdf(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    return "\n\n".join(page.extract_text() or "" for page in reader.pages)
+
+
+_READERS: dict[str, Callable[[bytes], str]] = {
+    ".txt": _read_plain,
+    ".md": _read_plain,
+    ".html": _read_html,
+    ".htm": _read_html,
+    ".docx": _read_docx,
+    ".pdf": _read_pdf,
+}

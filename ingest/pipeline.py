@@ -1,0 +1,175 @@
+"""Idempotent ingest: only new chunks are embedded; changed and removed documents are replaced atomically."""
+
+import hashlib
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tqdm import tqdm
+
+from assistant.errors import DocumentError
+from assistant.settings import Settings
+from assistant.store import ChunkStore, ManifestEntry
+from ingest.chunking import Chunk, chunk_document
+from ingest.loaders import load_text, text_from_bytes
+from ingest.structure import analyse
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    source: str
+    path: str
+    doc_hash: str
+    event: str
+    date: str | None
+    chunks: list[Chunk]
+
+
+@dataclass
+class IngestReport:
+    files: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_unchanged: int = 0
+    documents_removed: list[str] = field(default_factory=list)
+    failures: list[DocumentError] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def nothing_ingested(self) -> bool:
+        """True when files were offered and every one of them failed."""
+        return self.files == 0 and bool(self.failures)
+
+    def summary(self) -> str:
+        failed = f", {len(self.failures)} failed" if self.failures else ""
+        removed_docs = f", {len(self.documents_removed)} removed" if self.documents_removed else ""
+        return (
+            f"{self.files} files{failed}{removed_docs}: {self.chunks_added} chunks added, "
+            f"{self.chunks_removed} removed, {self.chunks_unchanged} unchanged in {self.seconds:.1f} s"
+        )
+
+
+def prepare_text(text: str, source: str, path: str, max_words: int) -> PreparedDocument:
+    structure = analyse(text, fallback_title=Path(source).stem)
+    doc_hash = hashlib.sha256(text.encode()).hexdigest()
+    chunks = chunk_document(structure, source, doc_hash, max_words)
+    if not chunks:
+        raise DocumentError(path, "no passages of text could be taken from it")
+    return PreparedDocument(source, path, doc_hash, structure.event, structure.date, chunks)
+
+
+def prepare_file(path: Path, settings: Settings) -> PreparedDocument:
+    text = load_text(path, settings.max_file_bytes)
+    return prepare_text(text, path.name, str(path.resolve()), settings.chunk_max_words)
+
+
+def prepare_upload(data: bytes, name: str, stored_path: str, settings: Settings) -> PreparedDocument:
+    text = text_from_bytes(data, Path(name).suffix, name)
+    return prepare_text(text, name, stored_path, settings.chunk_max_words)
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[DocumentError]]:
+    """Files to ingest, directories given (for pruning removed files), and paths that do not exist."""
+    files: list[Path] = []
+    directories: list[Path] = []
+    missing: list[DocumentError] = []
+    for path in paths:
+        if path.is_dir():
+            directories.append(path.resolve())
+            files.extend(
+                sorted(
+                    child
+                    for child in path.rglob("*")
+                    if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts)
+                )
+            )
+        elif path.exists():
+            files.append(path)
+        else:
+            missing.append(DocumentError(str(path), "no such file or directory"))
+    return files, directories, missing
+
+
+def ingest_paths(store: ChunkStore, paths: Iterable[Path], settings: Settings, progress: bool = True) -> IngestReport:
+    started = time.perf_counter()
+    files, directories, failures = discover(paths)
+    prepared: list[PreparedDocument] = []
+    for path in files:
+        try:
+            prepared.append(prepare_file(path, settings))
+        except DocumentError as error:
+            failures.append(error)
+    report = apply(store, prepared, directories, progress)
+    report.failures = failures + report.failures
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def apply(
+    store: ChunkStore,
+    documents: list[PreparedDocument],
+    prune_under: Iterable[Path] = (),
+    progress: bool = True,
+) -> IngestReport:
+    """Bring the store in line with ``documents``; drop documents that vanished from ``prune_under``."""
+    report = IngestReport(files=len(documents))
+    manifest = store.manifest()
+    stored = store.all_ids()
+    fresh = [[chunk for chunk in document.chunks if chunk.chunk_id not in stored] for document in documents]
+    to_embed = sum(len(chunks) for chunks in fresh)
+    if to_embed:
+        print(f"Embedding {to_embed} new chunks from {sum(1 for c in fresh if c)} documents…", file=sys.stderr)
+    with tqdm(total=to_embed, unit="chunk", disable=not progress or to_embed == 0, file=sys.stderr) as bar:
+        for document, new_chunks in zip(documents, fresh, strict=True):
+            previous = manifest.get(document.source)
+            ids = tuple(chunk.chunk_id for chunk in document.chunks)
+            report.chunks_unchanged += len(ids) - len(new_chunks)
+            report.chunks_added += len(new_chunks)
+            if previous and previous.chunk_ids == ids and previous.path == document.path:
+                continue
+            store.add(
+                [chunk.chunk_id for chunk in new_chunks],
+                [chunk.text for chunk in new_chunks],
+                [chunk.metadata for chunk in new_chunks],
+                on_batch=bar.update,
+            )
+            entry = ManifestEntry(
+                source=document.source,
+                path=document.path,
+                doc_hash=document.doc_hash,
+                chunk_ids=ids,
+                event=document.event,
+                date=document.date,
+                ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+            store.commit(entry)
+            manifest[document.source] = entry
+            if previous:
+                stale = set(previous.chunk_ids) - set(ids)
+                store.delete(stale)
+                report.chunks_removed += len(stale)
+    offered = {document.source for document in documents}
+    for directory in prune_under:
+        for source, entry in list(manifest.items()):
+            if source not in offered and Path(entry.path).is_relative_to(directory) and not Path(entry.path).exists():
+                report.chunks_removed += remove_document(store, source, manifest)
+                report.documents_removed.append(source)
+    live = {chunk_id for entry in manifest.values() for chunk_id in entry.chunk_ids}
+    # Chunks no manifest lists: left by a crash, or by the replacements above.
+    current = store.all_ids() if report.chunks_added or report.chunks_removed else stored
+    store.delete(current - live)
+    return report
+
+
+def remove_document(store: ChunkStore, source: str, manifest: dict[str, ManifestEntry] | None = None) -> int:
+    """Remove a document: forget it first (so readers stop seeing it), then delete its chunks."""
+    entries = manifest if manifest is not None else store.manifest()
+    entry = entries.pop(source, None)
+    if entry is None:
+        raise DocumentError(source, "no such document in the store")
+    store.forget(source)
+    store.delete(entry.chunk_ids)
+    return len(entry.chunk_ids)
