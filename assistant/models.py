@@ -100,10 +100,9 @@ class SearchFilters:
     def matches(self, meta: ChunkMetadata) -> bool:
         if self.source and meta.source != self.source:
             return False
-        if self.event and self.event.lower() not in (meta.event or "").lower():
+        if self.event and _folded(self.event) not in _folded(meta.event):
             return False
-        who = f"{meta.organisation or ''} {meta.project or ''}".lower()
-        if self.organisation and self.organisation.lower() not in who:
+        if self.organisation and _folded(self.organisation) not in _folded(f"{meta.organisation} {meta.project}"):
             return False
         number = date_number(meta.date)
         low, high = date_number(self.date_from), date_number(self.date_to)
@@ -112,6 +111,11 @@ class SearchFilters:
         if low is not None and number is not None and number < low:
             return False
         return not (high is not None and number is not None and number > _end_of(self.date_to, high))
+
+
+def _folded(text: str | None) -> str:
+    """Case- and apostrophe-insensitive form for name matching ("King's" finds "King’s")."""
+    return (text or "").lower().replace("’", "'")
 
 
 def _end_of(date: str | None, number: int) -> int:

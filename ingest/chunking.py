@@ -46,7 +46,16 @@ def context_line(event: str, organisation: str | None, project: str | None, sect
     who = organisation or ""
     if project and project != organisation:
         who = f"{who} – {project}" if who else project
-    return " · ".join(part for part in (event, who, section) if part)
+    parts = [event, who, section if section != event else None]
+    return " · ".join(part for part in parts if part)
+
+
+def _dominant_section(segments: list[Segment]) -> str | None:
+    """The section most of a chunk's words belong to (a short opening section may precede it)."""
+    totals: dict[str | None, int] = {}
+    for segment in segments:
+        totals[segment.section] = totals.get(segment.section, 0) + words(segment.text)
+    return max(totals, key=lambda section: (totals[section], section is not None))
 
 
 def chunk_document(structure: DocumentStructure, source: str, doc_hash: str, max_words: int) -> list[Chunk]:
@@ -55,7 +64,7 @@ def chunk_document(structure: DocumentStructure, source: str, doc_hash: str, max
     for unit_number, unit in enumerate(structure.units):
         unit_id = hashlib.sha256(f"{source}\x00{unit.key}".encode()).hexdigest()[:16]
         for part, segments in enumerate(_pack(unit, structure.event, max_words)):
-            section = segments[0].section or unit.default_section
+            section = _dominant_section(segments) or unit.default_section
             context = context_line(structure.event, unit.organisation, unit.project, section)
             body = "\n".join(segment.text for segment in segments)
             text = "\n".join(line for line in (context, unit.header, body) if line)
@@ -87,7 +96,9 @@ def chunk_document(structure: DocumentStructure, source: str, doc_hash: str, max
 
 def _pack(unit: Unit, event: str, max_words: int) -> list[list[Segment]]:
     """Greedy packing of the unit's segments into chunks of at most ``max_words`` words in all."""
-    overhead = words(context_line(event, unit.organisation, unit.project, "Section label")) + words(unit.header or "")
+    sections = {segment.section or "" for segment in unit.segments} | {unit.default_section or ""}
+    longest_section = max(sections, key=words)
+    overhead = words(context_line(event, unit.organisation, unit.project, longest_section)) + words(unit.header or "")
     budget = max(max_words - overhead, 20)
     pieces = [piece for segment in unit.segments for piece in _sentences(segment, budget)]
     packs: list[list[Segment]] = []

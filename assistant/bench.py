@@ -1,0 +1,356 @@
+"""Benchmark: ingest throughput next to the embedder's own, and search latency, on the seeds and on larger corpora.
+
+A corpus at scale N holds N synthetic variants of every seed document. A variant keeps its seed's layout line for
+line (blank lines, headings, repeated section labels, tab-separated rows, "Question - " lines, list markers), so the
+structure detector splits it the same way; it tags the names in it and moves list items and prose lines between
+blocks, with their sentences reordered, so its chunks are new passages rather than copies.
+"""
+
+import math
+import random
+import re
+import resource
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from itertools import cycle, islice
+from pathlib import Path
+from typing import TextIO
+
+from langchain_core.embeddings import Embeddings
+
+from assistant.embeddings import make_embeddings
+from assistant.errors import ConfigError, DocumentError
+from assistant.retrieval import HybridRetriever
+from assistant.settings import Settings
+from assistant.store import open_store
+from ingest.loaders import load_text
+from ingest.pipeline import PreparedDocument, apply, discover, prepare_text
+from ingest.structure import BULLET
+
+BENCH_QUESTIONS = (
+    "What is Wee Breathers?",
+    "Which projects support residential childcare staff to reflect on their practice?",
+    "What did the research in Polmont Prison find?",
+    "Who hosted the 2024 Promise Partnership Showcase?",
+    "How do you prioritise meaningful change in times of crisis?",
+    "What are the strengths and challenges of the kinship care partnership?",
+    "What did participants want to see from the Participation Network in future?",
+    "What are the five foundations of The Promise?",
+    "How have organisations co-designed services with care experienced young people?",
+    "What is Thinking Space?",
+    "How many people attended the Promise Learning Collaborative on Family?",
+    "How can funding be less siloed?",
+    "What is the Bright Spots pilot?",
+    "How does Families Outside support families affected by imprisonment?",
+    "What did the Independent Care Review say about listening to children?",
+    "How can the workforce be supported to be trauma-informed?",
+    "What is Love Inc doing to embed the Promise?",
+    "What are the priority areas of Plan 21-24?",
+    "How can the voice of young people be central to participation?",
+    "What is holding back family-led decision making in Scotland?",
+)
+
+TARGET_INGEST_RATIO = 0.8
+TARGET_SEARCH_P50_MS = 50.0
+# Enough batches for a steady rate, few enough that the raw measurement stays short at every scale.
+_RAW_SAMPLE_CHUNKS = 512
+
+# The structure detector's limits for a heading or name line; a tagged name must stay within them.
+_TITLE_MAX_WORDS = 9
+_TITLE_MAX_CHARS = 80
+_LABEL_MAX_WORDS = 10
+_CLOSING_PUNCTUATION = tuple(".,;:!?)…-–—")
+# The event's title, date and place are read from the opening of a document (ingest.dates reads this many
+# characters); nothing moves into or out of it, so a variant keeps its seed's event and date.
+_OPENING_CHARS = 1500
+_QUESTION_LINE = re.compile(r"^Question\s*[-–—:]")
+_LABEL_VALUE = re.compile(r"^[^\s:]+(?: [^\s:]+){0,3}:")  # "Date: …", "No of Attendees: …"
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(]?[A-Z0-9])")
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    scale: int
+    documents: int
+    chunks: int
+    raw_embed_chunks_per_s: float
+    ingest_chunks_per_s: float
+    index_load_s: float
+    search_p50_ms: float
+    search_p95_ms: float
+    store_bytes: int
+    peak_rss_kib: int
+
+    @property
+    def ingest_ratio(self) -> float:
+        return self.ingest_chunks_per_s / self.raw_embed_chunks_per_s
+
+
+@dataclass(frozen=True)
+class SeedDocument:
+    name: str
+    path: Path
+    text: str
+
+
+# --- synthetic corpus ----------------------------------------------------------------------------
+
+
+class LineKind(Enum):
+    FIXED = "fixed"  # blank lines, labels, questions, repeated headings: kept as they are
+    NAME = "name"  # a heading or name that occurs once: gets the variant's tag
+    ITEM = "item"  # a list item's text: moves to another list item's place
+    PROSE = "prose"  # a line of prose: moves to another prose line's place, its sentences reordered
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    frame: str  # what stays in place: the cells before the last tab, indentation, the list marker
+    content: str  # what a variant may tag or move
+    is_item: bool
+
+
+def split_frame(line: str) -> SourceLine:
+    cells_end = line.rfind("\t") + 1
+    last_cell = line[cells_end:]
+    marker = BULLET.match(last_cell)
+    cut = cells_end + (marker.end() if marker else len(last_cell) - len(last_cell.lstrip()))
+    return SourceLine(line[:cut], line[cut:], marker is not None)
+
+
+def content_kind(content: str, is_item: bool) -> LineKind:
+    """The kind a line's text has wherever it stands; moving a line never turns it into a heading."""
+    text = content.strip()
+    if not re.search(r"\w", text) or _QUESTION_LINE.match(text):
+        return LineKind.FIXED
+    if is_item:
+        return LineKind.ITEM
+    words = len(text.split())
+    if _LABEL_VALUE.match(text) or (text.endswith((":", "?")) and words <= _LABEL_MAX_WORDS):
+        return LineKind.FIXED
+    if text.startswith("#") or (words <= _TITLE_MAX_WORDS and not text.endswith(_CLOSING_PUNCTUATION)):
+        return LineKind.NAME
+    return LineKind.PROSE
+
+
+def _heading_key(text: str) -> str:
+    """Headings that differ only in case, punctuation or a plural 's' are the same section label."""
+    words = re.sub(r"[^a-z0-9 ]", " ", text.lower()).split()
+    return " ".join(word.removesuffix("s") for word in words)
+
+
+def _titles_question_table(lines: Sequence[SourceLine], index: int) -> bool:
+    """The last non-blank line before a "Question - " line names that table, whatever it looks like."""
+    for later in lines[index + 1 :]:
+        if later.content.strip() or later.frame.strip():
+            return not later.frame.strip() and bool(_QUESTION_LINE.match(later.content.strip()))
+    return False
+
+
+def line_kinds(lines: Sequence[SourceLine], tag: str) -> list[LineKind]:
+    repeats = Counter(_heading_key(line.content) for line in lines)
+    kinds: list[LineKind] = []
+    start = 0
+    for index, line in enumerate(lines):
+        kind = content_kind(line.content, line.is_item)
+        if start < _OPENING_CHARS and kind in (LineKind.ITEM, LineKind.PROSE):
+            kind = LineKind.FIXED
+        start += len(line.frame) + len(line.content) + 1
+        if kind is not LineKind.FIXED and _titles_question_table(lines, index):
+            kind = LineKind.NAME
+        text = line.content.strip()
+        fits_tag = len(text) + 1 + len(tag) <= _TITLE_MAX_CHARS
+        if kind is LineKind.NAME and (repeats[_heading_key(text)] > 1 or not fits_tag):
+            kind = LineKind.FIXED
+        kinds.append(kind)
+    return kinds
+
+
+def reorder_sentences(content: str, rng: random.Random) -> str:
+    sentences = _SENTENCE_BREAK.split(content.strip())
+    rng.shuffle(sentences)
+    reordered = " ".join(sentences)
+    return reordered if content_kind(reordered, is_item=False) is LineKind.PROSE else content
+
+
+def synthetic_variant(text: str, variant: int, rng: random.Random) -> str:
+    """A document laid out line for line like ``text``, with tagged names and list items and prose recombined.
+
+    A line's text only moves to a line of the same kind and the same number of words, and a tag joins the last word
+    of a name, so every block keeps its length and the detector splits it and the chunker packs it as in the seed.
+    """
+    lines = [split_frame(line) for line in text.split("\n")]
+    tag = f"v{variant:04d}"
+    kinds = line_kinds(lines, tag)
+    movable: dict[tuple[LineKind, int], list[str]] = {}
+    for line, kind in zip(lines, kinds, strict=True):
+        if kind in (LineKind.ITEM, LineKind.PROSE):
+            movable.setdefault((kind, len(line.content.split())), []).append(line.content)
+    for contents in movable.values():
+        rng.shuffle(contents)
+    replacements = {key: iter(contents) for key, contents in movable.items()}
+    variant_lines: list[str] = []
+    for line, kind in zip(lines, kinds, strict=True):
+        content = line.content
+        if kind is LineKind.NAME:
+            content = f"{content.rstrip()}-{tag}"
+        elif kind in (LineKind.ITEM, LineKind.PROSE):
+            content = next(replacements[kind, len(content.split())])
+        if kind is LineKind.PROSE:
+            content = reorder_sentences(content, rng)
+        variant_lines.append(line.frame + content)
+    return "\n".join(variant_lines)
+
+
+def load_seeds(settings: Settings, out: TextIO) -> list[SeedDocument]:
+    files, _, _ = discover([settings.seeds_dir])
+    seeds: list[SeedDocument] = []
+    for path in files:
+        try:
+            seeds.append(SeedDocument(path.name, path.resolve(), load_text(path, settings.max_file_bytes)))
+        except DocumentError as error:
+            print(f"skipped {error}", file=out)
+    if not seeds:
+        raise ConfigError(f"There are no readable seed documents in {settings.seeds_dir} to benchmark with.")
+    return seeds
+
+
+def build_corpus(seeds: Sequence[SeedDocument], scale: int, max_words: int) -> list[PreparedDocument]:
+    """The seeds themselves at scale 1; otherwise ``scale`` synthetic variants of each."""
+    if scale == 1:
+        return [prepare_text(seed.text, seed.name, str(seed.path), max_words) for seed in seeds]
+    documents: list[PreparedDocument] = []
+    for variant in range(scale):
+        for seed in seeds:
+            source = f"synthetic_{variant:04d}_{seed.name}"
+            text = synthetic_variant(seed.text, variant, random.Random(source))
+            documents.append(prepare_text(text, source, str(seed.path.with_name(source)), max_words))
+    return documents
+
+
+# --- measurements --------------------------------------------------------------------------------
+
+
+def raw_embedding_rate(embeddings: Embeddings, texts: Sequence[str], batch_size: int) -> float:
+    """Chunks per second of the embedder alone, fed batches of the size the store writes."""
+    sample = random.Random(0).sample(list(texts), min(len(texts), _RAW_SAMPLE_CHUNKS))
+    started = time.perf_counter()
+    for first in range(0, len(sample), batch_size):
+        embeddings.embed_documents(sample[first : first + batch_size])
+    return len(sample) / (time.perf_counter() - started)
+
+
+def search_latencies_ms(retriever: HybridRetriever, queries: int, k: int) -> list[float]:
+    latencies: list[float] = []
+    for question in islice(cycle(BENCH_QUESTIONS), queries):
+        started = time.perf_counter()
+        retriever.search(question, k)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile: a value that was actually measured."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
+
+
+def directory_bytes(directory: Path) -> int:
+    return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
+
+
+def peak_rss_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+
+
+def measure_scale(
+    seeds: Sequence[SeedDocument], scale: int, settings: Settings, embeddings: Embeddings, queries: int, out: TextIO
+) -> BenchRow:
+    documents = build_corpus(seeds, scale, settings.chunk_max_words)
+    texts = [chunk.text for document in documents for chunk in document.chunks]
+    print(f"{scale}x: {len(documents):,} documents, {len(texts):,} chunks…", file=out, flush=True)
+    raw_rate = raw_embedding_rate(embeddings, texts, settings.embedding_batch_size)
+    with tempfile.TemporaryDirectory(prefix="promise-bench-") as directory:
+        bench_settings = settings.model_copy(update={"store_dir": Path(directory), "chroma_host": None})
+        store = open_store(bench_settings, embeddings)
+        started = time.perf_counter()
+        report = apply(store, documents, progress=False)
+        ingest_s = time.perf_counter() - started
+        started = time.perf_counter()
+        retriever = HybridRetriever(store, bench_settings)
+        index_load_s = time.perf_counter() - started
+        latencies = search_latencies_ms(retriever, queries, bench_settings.top_k)
+        store_bytes = directory_bytes(Path(directory))
+    return BenchRow(
+        scale=scale,
+        documents=len(documents),
+        chunks=len(texts),
+        raw_embed_chunks_per_s=raw_rate,
+        ingest_chunks_per_s=report.chunks_added / ingest_s,
+        index_load_s=index_load_s,
+        search_p50_ms=percentile(latencies, 0.5),
+        search_p95_ms=percentile(latencies, 0.95),
+        store_bytes=store_bytes,
+        peak_rss_kib=peak_rss_kib(),
+    )
+
+
+# --- report --------------------------------------------------------------------------------------
+
+_COLUMNS: tuple[tuple[str, int, Callable[[BenchRow], str]], ...] = (
+    ("scale", 5, lambda row: f"{row.scale}x"),
+    ("docs", 6, lambda row: f"{row.documents:,}"),
+    ("chunks", 7, lambda row: f"{row.chunks:,}"),
+    ("raw emb ch/s", 12, lambda row: f"{row.raw_embed_chunks_per_s:.1f}"),
+    ("ingest ch/s", 11, lambda row: f"{row.ingest_chunks_per_s:.1f}"),
+    ("ingest/raw", 10, lambda row: f"{row.ingest_ratio:.2f}"),
+    ("index load s", 12, lambda row: f"{row.index_load_s:.2f}"),
+    ("p50 ms", 7, lambda row: f"{row.search_p50_ms:.1f}"),
+    ("p95 ms", 7, lambda row: f"{row.search_p95_ms:.1f}"),
+    ("store MB", 8, lambda row: f"{row.store_bytes / 1e6:.1f}"),
+    ("peak RSS MB", 11, lambda row: f"{row.peak_rss_kib * 1024 / 1e6:.0f}"),
+)
+
+
+def format_table(rows: Sequence[BenchRow]) -> str:
+    header = "  ".join(f"{title:>{width}}" for title, width, _ in _COLUMNS)
+    body = ["  ".join(f"{cell(row):>{width}}" for _, width, cell in _COLUMNS) for row in rows]
+    return "\n".join([header, *body])
+
+
+def verdict(rows: Sequence[BenchRow]) -> str:
+    slowest_ingest = min(rows, key=lambda row: row.ingest_ratio)
+    largest = max(rows, key=lambda row: row.scale)
+    ingest_met = slowest_ingest.ingest_ratio >= TARGET_INGEST_RATIO
+    search_met = largest.search_p50_ms <= TARGET_SEARCH_P50_MS
+    return (
+        f"Targets: ingest >= {TARGET_INGEST_RATIO}x raw embedder: {'met' if ingest_met else 'not met'} "
+        f"(lowest {slowest_ingest.ingest_ratio:.2f}x, at {slowest_ingest.scale}x); "
+        f"search p50 <= {TARGET_SEARCH_P50_MS:.0f} ms at {largest.scale}x: {'met' if search_met else 'not met'} "
+        f"({largest.search_p50_ms:.1f} ms)."
+    )
+
+
+def run_bench(
+    settings: Settings, scales: Sequence[int] = (1, 100), queries: int = 50, out: TextIO = sys.stdout
+) -> list[BenchRow]:
+    if not scales or min(scales) < 1 or queries < 1:
+        raise ConfigError("The benchmark needs at least one scale, every scale at least 1, and at least one query.")
+    seeds = load_seeds(settings, out)
+    embeddings = make_embeddings(settings)
+    embeddings.embed_query("warm up")  # load the model now, so neither rate pays for it
+    print(
+        f"Benchmark: {len(seeds)} seed documents, model {settings.embedding_model}, "
+        f"batch {settings.embedding_batch_size}, {queries} queries per scale",
+        file=out,
+        flush=True,
+    )
+    rows = [measure_scale(seeds, scale, settings, embeddings, queries, out) for scale in scales]
+    print(format_table(rows), file=out)
+    print(verdict(rows), file=out, flush=True)
+    return rows

@@ -1,0 +1,144 @@
+"""A real kill -9 in the middle of an ingest, and a real Chroma server on 127.0.0.1."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.retrieval import HybridRetriever
+from assistant.settings import Settings
+from assistant.store import open_store
+from ingest.pipeline import ingest_paths
+from tests.conftest import SEEDS, HashingEmbeddings
+
+ASSISTANT = [sys.executable, "-m", "assistant.cli"]
+
+
+def _env(**settings: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PROMISE_")}
+    env.update({f"PROMISE_{key.upper()}": value for key, value in settings.items()})
+    env["HF_HUB_OFFLINE"] = "1"
+    return env
+
+
+def _grown_notes(original: str, paragraphs: int) -> str:
+    extra = "\n\n".join(
+        f"Follow-up meeting {n}\n\nPartners in area {n} reviewed kinship allowances, respite, school transport "
+        f"and the waiting list for family group decision making, case {n * 7}."
+        for n in range(paragraphs)
+    )
+    return original + "\n\n" + extra + "\n"
+
+
+def _cli_json(env: dict[str, str], *args: str) -> dict:
+    done = subprocess.run([*ASSISTANT, *args, "--json"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_kill_9_mid_ingest_leaves_the_previous_version_searchable(tmp_path: Path):
+    # Every step runs in its own process, as a user would run them; Chroma's embedded client
+    # caches state per process, so only a fresh process shows what is really on disk.
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    env = _env(store_dir=str(tmp_path / "store"))
+    subprocess.run([*ASSISTANT, "ingest", "--quiet", str(seeds)], env=env, check=True, timeout=600)
+    before = _cli_json(env, "sources")["documents"]
+    assert len(before) == 5
+
+    network = next(seeds.glob("003_*.txt"))
+    network.chmod(0o644)
+    network.write_text(_grown_notes(network.read_text(encoding="utf-8"), 300), encoding="utf-8")
+    process = subprocess.Popen([*ASSISTANT, "ingest", str(seeds)], env=env, stderr=subprocess.PIPE)
+    progress = bytearray()
+
+    def read_progress() -> None:
+        assert process.stderr is not None
+        while chunk := os.read(process.stderr.fileno(), 4096):
+            progress.extend(chunk)
+
+    reader = threading.Thread(target=read_progress)
+    reader.start()
+    deadline = time.monotonic() + 240
+    # Kill once at least one batch of the new version is written, well before the whole document is.
+    while time.monotonic() < deadline and process.poll() is None:
+        done = [int(n) for n in re.findall(rb"(\d+)/\d+ \[", bytes(progress))]
+        if done and max(done) >= 64:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "ingest ended before it could be killed:\n" + progress.decode(errors="replace")
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    reader.join()
+
+    assert _cli_json(env, "sources")["documents"] == before
+    found = _cli_json(env, "search", "What is Love Inc doing to embed the Promise?", "-k", "3")["results"]
+    assert any("Love Inc" in result["text"] for result in found)
+    grown = _cli_json(env, "search", "Follow-up meeting kinship allowances respite", "-k", "5")["results"]
+    assert not any("Follow-up meeting" in result["text"] for result in grown)
+
+    finished = subprocess.run(
+        [*ASSISTANT, "ingest", "--quiet", str(seeds)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert finished.returncode == 0 and " 0 chunks added" not in finished.stdout, finished.stdout
+    grown = _cli_json(env, "search", "Follow-up meeting 299 kinship allowances", "-k", "5")["results"]
+    assert any("Follow-up meeting 299" in result["text"] for result in grown)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path):
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    assert chroma, "the chroma command is installed with chromadb"
+    port = _free_port()
+    server = subprocess.Popen(
+        [chroma, "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the Chroma server did not start within 60 s")
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_ingest_into_and_search_a_real_chroma_server(chroma_server: int, tmp_path: Path):
+    settings = Settings(
+        chroma_host="127.0.0.1",
+        chroma_port=chroma_server,
+        embedding_model="fake-hashing",
+        store_dir=tmp_path / "unused",
+    )
+    embeddings = HashingEmbeddings()
+    report = ingest_paths(open_store(settings, embeddings), [SEEDS], settings, progress=False)
+    assert report.files == 5 and report.chunks_added > 100
+    again = ingest_paths(open_store(settings, embeddings), [SEEDS], settings, progress=False)
+    assert again.chunks_added == 0
+    retriever = HybridRetriever(open_store(settings, embeddings), settings)
+    results = retriever.search("Wee Breathers supervision programme", k=3)
+    assert results[0].passage.metadata.organisation == "Scottish Attachment in Action"
+    assert not (tmp_path / "unused").exists()  # everything went to the server

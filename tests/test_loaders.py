@@ -1,0 +1,129 @@
+"""Every supported format reads to clean text; every bad file gives one clear reason."""
+
+import io
+from pathlib import Path
+
+import docx
+import pytest
+
+from assistant.errors import DocumentError
+from ingest.loaders import load_text
+
+LIMIT = 20 * 1024 * 1024
+
+
+def _minimal_pdf(text: str) -> bytes:
+    """A one-page PDF with one line of text, written by hand so the test needs no PDF writer."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def test_plain_text_and_markdown(tmp_path: Path):
+    (tmp_path / "a.txt").write_text("Kinship carers met in Fife.\r\nThey shared advice.", encoding="utf-8")
+    (tmp_path / "b.md").write_text("# Notes\n\n- Kinship carers met in Fife.", encoding="utf-8")
+    assert load_text(tmp_path / "a.txt", LIMIT) == "Kinship carers met in Fife.\nThey shared advice."
+    assert load_text(tmp_path / "b.md", LIMIT).startswith("# Notes")
+
+
+def test_html_keeps_headings_and_bullets_and_drops_tags(tmp_path: Path):
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html><head><title>x</title><script>alert(1)</script></head><body><h2>Key learning</h2>"
+        "<p>Families valued <b>consistent</b> workers.</p><ul><li>Wider reach</li><li>Flexible support</li></ul>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    text = load_text(path, LIMIT)
+    assert "## Key learning" in text
+    assert "- Wider reach\n" in text + "\n" and "- Flexible support" in text
+    assert "<" not in text and "alert" not in text
+
+
+def test_docx_headings_and_lists(tmp_path: Path):
+    document = docx.Document()
+    document.add_heading("Kinship Network Meeting", level=1)
+    document.add_paragraph("Carers described long waits for housing.")
+    document.add_paragraph("Allowances differ", style="List Bullet")
+    path = tmp_path / "notes.docx"
+    document.save(str(path))
+    text = load_text(path, LIMIT)
+    assert "# Kinship Network Meeting" in text
+    assert "Carers described long waits for housing." in text
+    assert "- Allowances differ" in text
+
+
+def test_pdf_text(tmp_path: Path):
+    path = tmp_path / "notes.pdf"
+    path.write_bytes(_minimal_pdf("Kinship carers met in Fife to share advice"))
+    assert "Kinship carers met in Fife" in load_text(path, LIMIT)
+
+
+def test_non_utf8_text_is_decoded(tmp_path: Path):
+    path = tmp_path / "latin.txt"
+    path.write_bytes("Café meeting in Ayr about children’s rights and kinship care.".encode("cp1252"))
+    text = load_text(path, LIMIT)
+    assert "Caf" in text and "kinship care" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("blank.md", b"   \n\n  ", "empty"),
+        ("binary.txt", bytes(range(256)) * 40, "binary"),
+        ("image.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "unsupported file type"),
+        ("fake.docx", b"this is not a word document at all", "not a .docx"),
+        ("zip.docx", b"PK\x03\x04" + b"\x00" * 200, ".docx"),
+        ("broken.pdf", b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog", ".pdf"),
+        ("symbols.txt", b"!!! ??? ... --- ###", "no readable text"),
+    ],
+)
+def test_bad_files_give_one_clear_reason(tmp_path: Path, name: str, content: bytes, reason: str):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DocumentError) as caught:
+        load_text(path, LIMIT)
+    message = str(caught.value)
+    assert message.startswith(str(path)) and reason in message
+    assert "\n" not in message
+
+
+def test_missing_and_huge_files(tmp_path: Path):
+    with pytest.raises(DocumentError, match="no such file"):
+        load_text(tmp_path / "absent.txt", LIMIT)
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)
+    with pytest.raises(DocumentError, match=r"too large \(52\.4 MB"):
+        load_text(huge, LIMIT)
+
+
+def test_unreadable_file(tmp_path: Path):
+    path = tmp_path / "locked.txt"
+    path.write_text("Kinship carers met in Fife.", encoding="utf-8")
+    path.chmod(0)
+    try:
+        path.read_bytes()
+        pytest.skip("running as a user who can read any file")
+    except PermissionError:
+        with pytest.raises(DocumentError, match="cannot read it"):
+            load_text(path, LIMIT)

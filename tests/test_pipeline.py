@@ -1,0 +1,146 @@
+"""Idempotent, crash-safe ingest into a real Chroma store (with a fake embedder, so it runs fast)."""
+
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+from assistant.errors import EmbeddingModelMismatch
+from assistant.settings import Settings
+from assistant.store import ChunkStore, open_store
+from ingest.pipeline import ingest_paths, remove_document
+from tests.conftest import HashingEmbeddings
+
+
+def _open(settings: Settings, embeddings: HashingEmbeddings | None = None, rebuild: bool = False) -> ChunkStore:
+    return open_store(settings, embeddings or HashingEmbeddings(), rebuild=rebuild)
+
+
+def _live_by_source(store: ChunkStore) -> dict[str, set[str]]:
+    live: dict[str, set[str]] = {}
+    for passage in store.live_passages():
+        live.setdefault(passage.metadata.source, set()).add(passage.chunk_id)
+    return live
+
+
+def test_reingesting_unchanged_seeds_embeds_nothing(fake_settings: Settings):
+    embeddings = HashingEmbeddings()
+    store = _open(fake_settings, embeddings)
+    first = ingest_paths(store, [fake_settings.seeds_dir], fake_settings, progress=False)
+    assert first.files == 5 and first.chunks_added > 100 and not first.failures
+    embedded = embeddings.embedded_texts
+
+    started = time.perf_counter()
+    again = ingest_paths(_open(fake_settings, embeddings), [fake_settings.seeds_dir], fake_settings, progress=False)
+    elapsed = time.perf_counter() - started
+    assert embeddings.embedded_texts == embedded
+    assert (again.chunks_added, again.chunks_removed, again.chunks_unchanged) == (0, 0, first.chunks_added)
+    assert elapsed < 2.0
+
+
+def test_editing_one_file_changes_only_its_chunks(fake_settings: Settings):
+    store = _open(fake_settings)
+    ingest_paths(store, [fake_settings.seeds_dir], fake_settings, progress=False)
+    before = _live_by_source(store)
+    edited = next(fake_settings.seeds_dir.glob("003_*.txt"))
+    edited.write_text(edited.read_text(encoding="utf-8").replace("Love Inc", "Hope Ltd"), encoding="utf-8")
+    report = ingest_paths(store, [fake_settings.seeds_dir], fake_settings, progress=False)
+    after = _live_by_source(store)
+    assert report.chunks_added >= 1 and report.chunks_added == report.chunks_removed
+    for source in before:
+        if source == edited.name:
+            assert after[source] != before[source]
+        else:
+            assert after[source] == before[source]
+    texts = " ".join(p.text for p in store.live_passages())
+    assert "Hope Ltd" in texts and "Love Inc" not in texts
+    assert store.all_ids() == {chunk for chunks in after.values() for chunk in chunks}  # old chunks deleted
+
+
+def test_deleting_a_file_removes_its_chunks(fake_settings: Settings):
+    store = _open(fake_settings)
+    ingest_paths(store, [fake_settings.seeds_dir], fake_settings, progress=False)
+    removed = next(fake_settings.seeds_dir.glob("004_*.txt"))
+    removed.unlink()
+    report = ingest_paths(store, [fake_settings.seeds_dir], fake_settings, progress=False)
+    assert report.documents_removed == [removed.name]
+    assert removed.name not in _live_by_source(store)
+    assert removed.name not in store.manifest()
+    assert len(store.all_ids()) == sum(len(e.chunk_ids) for e in store.manifest().values())
+
+
+def test_remove_document_by_name(fake_settings: Settings):
+    store = _open(fake_settings)
+    ingest_paths(store, [fake_settings.seeds_dir], fake_settings, progress=False)
+    name = next(fake_settings.seeds_dir.glob("002_*.txt")).name
+    assert remove_document(store, name) > 0
+    assert name not in _live_by_source(store)
+
+
+class FailingEmbeddings(HashingEmbeddings):
+    """Fails part-way through a document, as a crash would."""
+
+    def __init__(self, fail_after: int) -> None:
+        super().__init__()
+        self.fail_after = fail_after
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if self.embedded_texts + len(texts) > self.fail_after:
+            raise RuntimeError("simulated crash")
+        return super().embed_documents(texts)
+
+
+def test_a_failure_mid_document_keeps_the_previous_version_live(fake_settings: Settings):
+    store = _open(fake_settings)
+    ingest_paths(store, [fake_settings.seeds_dir], fake_settings, progress=False)
+    before = _live_by_source(store)
+    showcase = next(fake_settings.seeds_dir.glob("001_*.txt"))
+    text = showcase.read_text(encoding="utf-8")
+    showcase.write_text(text.replace("Key Insight", "Main Lesson"), encoding="utf-8")
+
+    crashing = open_store(fake_settings.model_copy(update={"embedding_batch_size": 4}), FailingEmbeddings(6))
+    with pytest.raises(RuntimeError):
+        ingest_paths(crashing, [fake_settings.seeds_dir], fake_settings, progress=False)
+    assert _live_by_source(store) == before  # some new chunks are stored, none is live
+    assert store.all_ids() > {chunk for chunks in before.values() for chunk in chunks}
+
+    report = ingest_paths(store, [fake_settings.seeds_dir], fake_settings, progress=False)
+    assert report.chunks_added > 0  # the chunks embedded before the crash are reused, not embedded again
+    assert "Main Lesson" in " ".join(p.text for p in store.live_passages())
+    assert len(store.all_ids()) == sum(len(e.chunk_ids) for e in store.manifest().values())
+
+
+def test_bad_files_are_reported_and_the_rest_ingested(fake_settings: Settings, tmp_path: Path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.md").write_text("# Kinship Forum\n\nCarers in Fife asked for clearer allowance rules.\n")
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 10)
+    (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff" + b"\x00" * 64)
+    (folder / "latin.txt").write_bytes("Réunion in Ayr about kinship care and allowances.".encode("latin-1"))
+    report = ingest_paths(_open(fake_settings), [folder, tmp_path / "absent.txt"], fake_settings, progress=False)
+    assert report.files == 2
+    reasons = {Path(failure.path).name: failure.reason for failure in report.failures}
+    assert set(reasons) == {"empty.txt", "binary.txt", "photo.jpg", "absent.txt"}
+    assert not report.nothing_ingested
+
+
+def test_cli_ingest_exit_status_and_messages(fake_settings: Settings, tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("PROMISE_STORE_DIR", str(tmp_path / "cli-store"))
+    monkeypatch.setenv("PROMISE_EMBEDDING_MODEL", "all-MiniLM-L6-v2")
+    bad = tmp_path / "empty.txt"
+    bad.write_bytes(b"")
+    assert main(["ingest", "--quiet", str(bad), str(tmp_path / "missing.md")]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}: the file is empty" in err and "missing.md: no such file or directory" in err
+    assert "Traceback" not in err
+
+
+def test_opening_with_another_embedding_model_is_a_clear_error(fake_settings: Settings):
+    _open(fake_settings)
+    other = fake_settings.model_copy(update={"embedding_model": "another-model"})
+    with pytest.raises(EmbeddingModelMismatch, match="--rebuild"):
+        _open(other)
+    rebuilt = _open(other, rebuild=True)
+    assert rebuilt.embedding_model == "another-model" and not rebuilt.manifest()
