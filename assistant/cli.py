@@ -7,13 +7,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.embeddings import make_embeddings
 from assistant.errors import PromiseError
-from assistant.models import SearchFilters, SearchResult
+from assistant.models import Answer, SearchFilters, SearchResult
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import ChunkStore, open_store
+
+if TYPE_CHECKING:
+    from assistant.answering import Answerer
+    from assistant.evaluation import EvalCase
 
 
 def _store(settings: Settings, rebuild: bool = False) -> ChunkStore:
@@ -120,6 +125,23 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         rows.append(score_retrieval("baseline", cases, textbook, args.k))
     for row in rows:
         print(row.row() + (f"  misses: {', '.join(row.misses)}" if row.misses else ""))
+    if not args.retrieval_only:
+        from assistant.evaluation import score_answers
+
+        answerer = _answerer(settings)
+
+        def respond(case: "EvalCase") -> "Answer":
+            if case.kind == "briefing":
+                started = time.perf_counter()
+                briefing = answerer.brief(case.question)
+                text = " ".join(briefing.points) if briefing.answered else briefing.headline
+                elapsed = (time.perf_counter() - started) * 1000
+                return Answer(case.question, case.question, text, briefing.answered, briefing.citations,
+                              {"total_ms": elapsed}, briefing.generator, [])  # fmt: skip
+            return answerer.answer(case.question, list(case.history))
+
+        scores = score_answers(answerer.generator, cases, respond)
+        print(scores.row() + (f"  short: {', '.join(scores.failures)}" if scores.failures else ""))
     return 0
 
 
@@ -138,6 +160,87 @@ def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
                 _print_result(result)
         except PromiseError as error:
             print(error)
+
+
+def _answerer(settings: Settings) -> "Answerer":
+    from assistant.answering import Answerer
+    from assistant.llm import make_llm
+    from assistant.prompts import Prompts
+
+    retriever = HybridRetriever(_store(settings), settings)
+    generator = make_llm(settings)
+    if generator.notice:
+        print(generator.notice, file=sys.stderr)
+    return Answerer(retriever, generator.llm, Prompts.load(), settings, generator.name)
+
+
+def _read_history(path: str | None) -> list[dict[str, str]]:
+    if not path:
+        return []
+    try:
+        history = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise PromiseError(f"{path}: not a readable JSON history ({error}).") from None
+    if not isinstance(history, list) or not all(
+        isinstance(turn, dict) and turn.get("role") in {"user", "assistant"} and isinstance(turn.get("content"), str)
+        for turn in history
+    ):
+        raise PromiseError(
+            f'{path}: the history must be a JSON list of {{"role": "user"|"assistant", "content": str}}.'
+        )
+    return history
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.answering import DoneEvent, SourcesEvent, TextEvent
+
+    answerer = _answerer(settings)
+    history = _read_history(args.history)
+    if args.json:
+        print(json.dumps(answerer.answer(args.question, history).to_json(), ensure_ascii=False))
+        return 0
+    for event in answerer.stream(args.question, history):
+        if isinstance(event, SourcesEvent) and args.stream:
+            print(f"(searched {len(event.results)} passages)", file=sys.stderr)
+        elif isinstance(event, TextEvent) and args.stream:
+            print(event.text, end=" ", flush=True)
+        elif isinstance(event, DoneEvent):
+            answer = event.answer
+            if args.stream:
+                print("\n" if answer.answered else f"\n{answer.text}\n")
+            else:
+                print(answer.text + "\n")
+            for citation in answer.citations:
+                print(citation.label())
+    return 0
+
+
+def cmd_projects(args: argparse.Namespace, settings: Settings) -> int:
+    answerer = _answerer(settings.model_copy(update={"llm": "extractive"}))
+    matches = answerer.find_projects(args.challenge, k=args.k)
+    if args.json:
+        print(json.dumps({"challenge": args.challenge, "projects": [m.to_json() for m in matches]}, ensure_ascii=False))
+        return 0
+    if not matches:
+        print("The notes don't describe projects that tackled this.")
+    for number, match in enumerate(matches, start=1):
+        who = " – ".join(part for part in (match.organisation, match.project) if part)
+        print(f"{number}. {who}  ({match.event}{', ' + match.date if match.date else ''}; {match.source})")
+        print(f"   {match.why}")
+        if match.contact:
+            print(f"   Contact: {match.contact}")
+    return 0
+
+
+def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.briefing import to_markdown, write_briefing
+
+    briefing = _answerer(settings).brief(args.topic)
+    if args.out:
+        print(f"Wrote {write_briefing(briefing, Path(args.out))}")
+    else:
+        print(to_markdown(briefing))
+    return 0 if briefing.answered else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,7 +278,26 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--cases", help="a JSONL file of cases (default: tests/data/dev.jsonl)")
     evaluate.add_argument("-k", type=int, default=5)
     evaluate.add_argument("--baseline", action="store_true", help="also score the textbook set-up")
+    evaluate.add_argument("--retrieval-only", action="store_true", help="skip the answer metrics")
     evaluate.set_defaults(handler=cmd_eval)
+
+    ask = commands.add_parser("ask", help="a grounded answer with numbered citations")
+    ask.add_argument("question")
+    ask.add_argument("--history", help='a JSON file: [{"role": "user"|"assistant", "content": "..."}]')
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--stream", action="store_true", help="print verified sentences as they are written")
+    ask.set_defaults(handler=cmd_ask)
+
+    projects = commands.add_parser("projects", help="projects that tackled a challenge")
+    projects.add_argument("challenge")
+    projects.add_argument("-k", type=int, default=5)
+    projects.add_argument("--json", action="store_true")
+    projects.set_defaults(handler=cmd_projects)
+
+    brief = commands.add_parser("brief", help="a briefing with sources on a topic")
+    brief.add_argument("topic")
+    brief.add_argument("--out", help="write to FILE.md or FILE.docx instead of printing Markdown")
+    brief.set_defaults(handler=cmd_brief)
 
     repl = commands.add_parser("repl", help="an interactive question loop over search")
     repl.add_argument("-k", type=int, default=3)

@@ -1,15 +1,20 @@
 """Retrieval quality on a set of cases: hit@k and MRR@k, for this project and for a textbook baseline."""
 
 import json
+import math
+import re
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import ConfigError
+
+if TYPE_CHECKING:
+    from assistant.models import Answer
 
 
 @dataclass(frozen=True)
@@ -137,3 +142,69 @@ class TextbookBaseline:
             Hit(source=str(document.metadata["source"]), text=document.page_content)
             for document in self._store.similarity_search(query, k=k)
         ]
+
+
+@dataclass
+class AnswerScores:
+    generator: str
+    refusal_accuracy: float
+    fact_recall: float
+    citation_validity: float
+    citation_support: float
+    median_ms: float
+    p95_ms: float
+    cases: int
+    failures: list[str] = field(default_factory=list)
+
+    def row(self) -> str:
+        return (
+            f"{self.generator:<28} refusal={self.refusal_accuracy:.3f}  facts={self.fact_recall:.3f}  "
+            f"validity={self.citation_validity:.3f}  support={self.citation_support:.3f}  "
+            f"median={self.median_ms / 1000:.2f}s  p95={self.p95_ms / 1000:.2f}s  cases={self.cases}"
+        )
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
+
+
+def score_answers(generator: str, cases: Sequence[EvalCase], respond: Callable[[EvalCase], "Answer"]) -> AnswerScores:
+    """Refusal accuracy, fact recall, citation validity and support, and latency of ``respond``."""
+    refusals = validity = 0
+    recalls: list[float] = []
+    supported: list[float] = []
+    latencies: list[float] = []
+    failures: list[str] = []
+    for case in cases:
+        answer = respond(case)
+        latencies.append(answer.timings.get("total_ms", 0.0))
+        refusals += answer.answered != case.refuse
+        shown = {citation.n for citation in answer.citations}
+        markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+        validity += markers <= shown
+        text = answer.text.lower()
+        if case.facts and not case.refuse:
+            recalls.append(sum(any(f.lower() in text for f in group) for group in case.facts) / len(case.facts))
+        if answer.answered and not case.refuse and case.sources:
+            hits = [
+                is_relevant(case, hit_from_metadata(c.passage.metadata.source, c.passage.text, {}))
+                for c in answer.citations
+            ]
+            supported.append(1.0 if any(hits) else 0.0)
+        if answer.answered == case.refuse or (recalls and case.facts and recalls[-1] < 1.0):
+            failures.append(case.id)
+    count = len(cases) or 1
+    return AnswerScores(
+        generator=generator,
+        refusal_accuracy=refusals / count,
+        fact_recall=statistics.mean(recalls) if recalls else 1.0,
+        citation_validity=validity / count,
+        citation_support=statistics.mean(supported) if supported else 1.0,
+        median_ms=statistics.median(latencies) if latencies else 0.0,
+        p95_ms=percentile(latencies, 0.95),
+        cases=len(cases),
+        failures=failures,
+    )

@@ -125,3 +125,94 @@ def _end_of(date: str | None, number: int) -> int:
     if date and date.count("-") == 0:
         return number + 9999
     return number
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    passage: Passage
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        meta = self.passage.metadata
+        return {
+            "n": self.n,
+            "chunk_id": self.passage.chunk_id,
+            "source": meta.source,
+            "event": meta.event,
+            "date": meta.date,
+            "organisation": meta.organisation,
+            "project": meta.project,
+            "section": meta.section,
+            "text": self.passage.body,
+            "score": round(self.score, 6),
+        }
+
+    def label(self) -> str:
+        """One line naming where the passage comes from, for source lists."""
+        meta = self.passage.metadata
+        who = " – ".join(part for part in (meta.organisation, meta.project) if part)
+        when = f" ({meta.date})" if meta.date else ""
+        return f"[{self.n}] {meta.event}{when}" + (f" · {who}" if who else "") + f" · {meta.source}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    standalone_question: str
+    text: str
+    answered: bool
+    citations: list[Citation]
+    timings: dict[str, float]
+    generator: str
+    suggestions: list[str]  # nearby topics the notes do cover, offered when not answered
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "answer": self.text,
+            "answered": self.answered,
+            "citations": [citation.to_json() for citation in self.citations],
+            "timings": {key: round(value, 1) for key, value in self.timings.items()},
+            "generator": self.generator,
+        }
+
+
+@dataclass(frozen=True)
+class ProjectMatch:
+    """A project or organisation found for a challenge, with a grounded reason."""
+
+    organisation: str
+    project: str | None
+    event: str
+    date: str | None
+    source: str
+    why: str  # one sentence from the notes, ending with its citation marker
+    contact: str | None
+    citations: list[Citation]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "organisation": self.organisation,
+            "project": self.project,
+            "event": self.event,
+            "date": self.date,
+            "source": self.source,
+            "why": self.why,
+            "contact": self.contact,
+            "citations": [citation.to_json() for citation in self.citations],
+        }
+
+
+@dataclass(frozen=True)
+class Briefing:
+    topic: str
+    headline: str
+    points: list[str]  # each a sentence ending with its citation markers
+    citations: list[Citation]
+    generator: str
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.points)

@@ -54,6 +54,7 @@ class HybridRetriever:
     def __init__(self, store: ChunkStore, settings: Settings) -> None:
         self._store = store
         self._settings = settings
+        self.generation = 0  # counts refreshes, so dependants know when the chunks changed
         self.refresh()
 
     def refresh(self) -> None:
@@ -66,6 +67,11 @@ class HybridRetriever:
             for token in set(tokens):
                 self._postings.setdefault(token, []).append(index)
         self._bm25 = BM25Okapi(corpus) if corpus else None
+        self.generation += 1
+
+    def idf(self) -> dict[str, float]:
+        """BM25's inverse document frequency of each word in the live chunks."""
+        return dict(self._bm25.idf) if self._bm25 is not None else {}
 
     def __len__(self) -> int:
         return len(self.passages)

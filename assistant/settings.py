@@ -42,3 +42,28 @@ class Settings(BaseSettings):
     sparse_weight: float = Field(default=1.0, ge=0)
     near_duplicate_jaccard: float = Field(default=0.8, gt=0, le=1)
     max_query_chars: int = Field(default=2000, ge=1)
+
+    # Answers.
+    llm: str = "llamacpp"  # llamacpp | openai | extractive
+    cache_dir: Path = PROJECT_ROOT / ".cache"  # the assembled model and the llama.cpp server log
+    llm_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"  # a packaged model (see assistant/llm.py)
+    llm_model_path: Path | None = None  # any other GGUF file instead
+    llm_port: int = 0  # 0: a free port on 127.0.0.1
+    llm_context: int = 4096
+    llm_threads: int = 2
+    llm_start_timeout: float = 180.0
+    llm_timeout: float = 120.0
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: str = "not-needed"
+    # Below this relevance (mean of the best passage's cosine similarity and its idf-weighted coverage
+    # of the question's words) the notes are taken not to cover the question; see README for calibration.
+    relevance_threshold: float = Field(default=0.40, ge=0, le=1)
+    # A sentence is supported by a passage holding this share of its (idf-weighted) content words,
+    # and every number and name in it.
+    support_threshold: float = Field(default=0.6, ge=0, le=1)
+    answer_passages: int = Field(default=3, ge=1)
+    passage_words: int = Field(default=60, ge=10)
+    max_answer_tokens: int = Field(default=160, ge=16)
+    extractive_sentences: int = Field(default=3, ge=1)
+    briefing_points: int = Field(default=6, ge=3)

@@ -1,0 +1,47 @@
+"""Briefings written out as Markdown or DOCX, with their sources listed."""
+
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import PromiseError
+from assistant.models import Briefing
+
+
+def to_markdown(briefing: Briefing) -> str:
+    lines = [f"# {briefing.headline}", "", f"*Topic:* {briefing.topic}", "", "## Key points", ""]
+    lines += [f"- {point}" for point in briefing.points] or ["- The notes don't cover this topic."]
+    lines += ["", "## Sources", ""]
+    lines += [citation.label() for citation in briefing.citations]
+    lines += ["", f"*Written from the notes by Promise Assistant ({briefing.generator}).*", ""]
+    return "\n".join(lines)
+
+
+def write_briefing(briefing: Briefing, path: Path) -> Path:
+    """Write ``briefing`` to ``path``; the suffix (.md or .docx) chooses the format."""
+    suffix = path.suffix.lower()
+    if suffix not in {".md", ".docx"}:
+        raise PromiseError(f"{path}: a briefing is written as .md or .docx, not '{suffix or 'no suffix'}'.")
+    try:
+        if suffix == ".md":
+            path.write_text(to_markdown(briefing), encoding="utf-8")
+        else:
+            _docx(briefing).save(str(path))
+    except OSError as error:
+        raise PromiseError(f"{path}: cannot write the briefing ({error.strerror}).") from None
+    return path
+
+
+def _docx(briefing: Briefing) -> Any:  # python-docx ships no type hints
+    import docx
+
+    document = docx.Document()
+    document.add_heading(briefing.headline, level=1)
+    document.add_paragraph(f"Topic: {briefing.topic}")
+    document.add_heading("Key points", level=2)
+    for point in briefing.points or ["The notes don't cover this topic."]:
+        document.add_paragraph(point, style="List Bullet")
+    document.add_heading("Sources", level=2)
+    for citation in briefing.citations:
+        document.add_paragraph(citation.label())
+    document.add_paragraph(f"Written from the notes by Promise Assistant ({briefing.generator}).")
+    return document
