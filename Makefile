@@ -15,7 +15,7 @@ $(BIN)/python:
 # torch first, alone: the CPU wheel on this machine satisfies the pin, so no CUDA build is fetched.
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -c constraints.txt torch==2.13.0
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,llm]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 from itertools import cycle, islice
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from langchain_core.embeddings import Embeddings
 
@@ -31,6 +31,9 @@ from assistant.store import open_store
 from ingest.loaders import load_text
 from ingest.pipeline import PreparedDocument, apply, discover, prepare_text
 from ingest.structure import BULLET
+
+if TYPE_CHECKING:
+    from assistant.answering import Answerer
 
 BENCH_QUESTIONS = (
     "What is Wee Breathers?",
@@ -354,3 +357,56 @@ def run_bench(
     print(format_table(rows), file=out)
     print(verdict(rows), file=out, flush=True)
     return rows
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerLatency:
+    generator: str
+    sources_p50_s: float
+    first_text_p50_s: float
+    total_p50_s: float
+    total_p95_s: float
+    questions: int
+
+
+def measure_answers(answerer: "Answerer", questions: Sequence[str]) -> AnswerLatency:
+    """Seconds until the sources, until the first verified sentence, and until the whole answer."""
+    from assistant.answering import SourcesEvent, TextEvent
+
+    sources, first_text, totals = [], [], []
+    for question in questions:
+        started = time.perf_counter()
+        first: float | None = None
+        for event in answerer.stream(question):
+            elapsed = time.perf_counter() - started
+            if isinstance(event, SourcesEvent):
+                sources.append(elapsed)
+            elif isinstance(event, TextEvent) and first is None:
+                first = elapsed
+        totals.append(time.perf_counter() - started)
+        first_text.append(first if first is not None else totals[-1])
+    return AnswerLatency(
+        generator=answerer.generator,
+        sources_p50_s=percentile(sources, 0.5),
+        first_text_p50_s=percentile(first_text, 0.5),
+        total_p50_s=percentile(totals, 0.5),
+        total_p95_s=percentile(totals, 0.95),
+        questions=len(questions),
+    )
+
+
+def run_answer_bench(answerers: Sequence["Answerer"], questions: int = 10, out: TextIO = sys.stdout) -> None:
+    chosen = list(islice(cycle(BENCH_QUESTIONS), questions))
+    print(f"Answer latency over {len(chosen)} questions (seconds, median unless marked):", file=out)
+    for answerer in answerers:
+        answerer.answer(chosen[0])  # the first request pays for loading; steady state is what users feel
+        row = measure_answers(answerer, chosen)
+        print(
+            f"  {row.generator:<44} sources {row.sources_p50_s:.2f}  first sentence {row.first_text_p50_s:.2f}  "
+            f"full answer {row.total_p50_s:.2f} (p95 {row.total_p95_s:.2f})",
+            file=out,
+            flush=True,
+        )

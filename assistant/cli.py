@@ -146,8 +146,14 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
-    retriever = HybridRetriever(_store(settings), settings)
-    print(f"Promise Assistant: {len(retriever)} passages. Ask about the notes; an empty line or Ctrl-D quits.")
+    from assistant.answering import DoneEvent, TextEvent
+
+    answerer = _answerer(settings)
+    print(
+        f"Promise Assistant ({answerer.generator}, {len(answerer.retriever)} passages). "
+        "Ask about the notes; follow-ups use the conversation. An empty line or Ctrl-D quits."
+    )
+    history: list[dict[str, str]] = []
     while True:
         try:
             question = input("\nquestion> ").strip()
@@ -156,8 +162,15 @@ def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
         if not question:
             return 0
         try:
-            for result in retriever.search(question, k=args.k):
-                _print_result(result)
+            for event in answerer.stream(question, history):
+                if isinstance(event, TextEvent):
+                    print(event.text, end=" ", flush=True)
+                elif isinstance(event, DoneEvent):
+                    answer = event.answer
+                    print("\n" if answer.answered else f"\n{answer.text}\n")
+                    for citation in answer.citations:
+                        print(f"  {citation.label()}")
+                    history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
         except PromiseError as error:
             print(error)
 
@@ -168,6 +181,7 @@ def _answerer(settings: Settings) -> "Answerer":
     from assistant.prompts import Prompts
 
     retriever = HybridRetriever(_store(settings), settings)
+    retriever.warm_up()
     generator = make_llm(settings)
     if generator.notice:
         print(generator.notice, file=sys.stderr)
@@ -243,6 +257,19 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if briefing.answered else 1
 
 
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.bench import run_answer_bench, run_bench
+
+    if args.scales:
+        run_bench(settings, scales=tuple(int(scale) for scale in args.scales.split(",")), queries=args.queries)
+    if args.answers:
+        answerers = [_answerer(settings.model_copy(update={"llm": "extractive"}))]
+        if settings.llm != "extractive":
+            answerers.append(_answerer(settings))
+        run_answer_bench(answerers, questions=args.answers)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="promise-assistant", description="Search the notes of learning events about The Promise."
@@ -299,8 +326,13 @@ def build_parser() -> argparse.ArgumentParser:
     brief.add_argument("--out", help="write to FILE.md or FILE.docx instead of printing Markdown")
     brief.set_defaults(handler=cmd_brief)
 
-    repl = commands.add_parser("repl", help="an interactive question loop over search")
-    repl.add_argument("-k", type=int, default=3)
+    bench = commands.add_parser("bench", help="ingest and search speed on the seeds and a synthetic corpus")
+    bench.add_argument("--scales", default="1,100", help="corpus sizes as multiples of the seeds ('' for none)")
+    bench.add_argument("--queries", type=int, default=50, help="searches timed per size")
+    bench.add_argument("--answers", type=int, default=10, help="questions answered per generator (0: none)")
+    bench.set_defaults(handler=cmd_bench)
+
+    repl = commands.add_parser("repl", help="an interactive question loop (make run starts it)")
     repl.set_defaults(handler=cmd_repl)
     return parser
 

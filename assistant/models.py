@@ -58,6 +58,20 @@ class Passage:
     text: str  # the full indexed text: context line, header, body
     metadata: ChunkMetadata
 
+    def described(self, contact: bool) -> dict[str, Any]:
+        """The passage and where it comes from, as the JSON outputs give it."""
+        meta = self.metadata
+        fields_ = {
+            "chunk_id": self.chunk_id,
+            "source": meta.source,
+            "event": meta.event,
+            "date": meta.date,
+            "organisation": meta.organisation,
+            "project": meta.project,
+            "section": meta.section,
+        }
+        return fields_ | ({"contact": meta.contact} if contact else {}) | {"text": self.body}
+
     @property
     def body(self) -> str:
         """The passage without its context line, as shown to a reader."""
@@ -73,20 +87,7 @@ class SearchResult:
     passage: Passage
 
     def to_json(self) -> dict[str, Any]:
-        meta = self.passage.metadata
-        return {
-            "rank": self.rank,
-            "score": round(self.score, 6),
-            "chunk_id": self.passage.chunk_id,
-            "source": meta.source,
-            "event": meta.event,
-            "date": meta.date,
-            "organisation": meta.organisation,
-            "project": meta.project,
-            "section": meta.section,
-            "contact": meta.contact,
-            "text": self.passage.body,
-        }
+        return {"rank": self.rank, "score": round(self.score, 6)} | self.passage.described(contact=True)
 
 
 @dataclass(frozen=True)
@@ -134,19 +135,7 @@ class Citation:
     score: float
 
     def to_json(self) -> dict[str, Any]:
-        meta = self.passage.metadata
-        return {
-            "n": self.n,
-            "chunk_id": self.passage.chunk_id,
-            "source": meta.source,
-            "event": meta.event,
-            "date": meta.date,
-            "organisation": meta.organisation,
-            "project": meta.project,
-            "section": meta.section,
-            "text": self.passage.body,
-            "score": round(self.score, 6),
-        }
+        return {"n": self.n} | self.passage.described(contact=False) | {"score": round(self.score, 6)}
 
     def label(self) -> str:
         """One line naming where the passage comes from, for source lists."""

@@ -69,6 +69,10 @@ class HybridRetriever:
         self._bm25 = BM25Okapi(corpus) if corpus else None
         self.generation += 1
 
+    def warm_up(self) -> None:
+        """Load the embedding model now, so the first question is not kept waiting for it."""
+        self._store.embeddings.embed_query("warm up")
+
     def idf(self) -> dict[str, float]:
         """BM25's inverse document frequency of each word in the live chunks."""
         return dict(self._bm25.idf) if self._bm25 is not None else {}
