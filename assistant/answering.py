@@ -200,15 +200,21 @@ class Answerer:
             yield from self.grounding.verify(self.extractive_draft(question, passages), passages)
             return
         messages = self._messages(self.prompts.answer_system, question, passages)
-        buffer = ""
+        buffer = draft = ""
         for chunk in self.llm.stream(messages, max_tokens=self.settings.max_answer_tokens):
             buffer += str(chunk.content)
+            draft += str(chunk.content)
             # Verify sentence by sentence as the draft streams in, so verified text reaches the user early.
             while (match := re.search(r"[.!?](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*\s+(?=\S)", buffer)) is not None:
                 sentence, buffer = buffer[: match.end()], buffer[match.end() :]
                 yield from self.grounding.verify(sentence, passages)
         if buffer.strip():
             yield from self.grounding.verify(buffer, passages)
+        if _declined(draft):
+            # Small models often decline although the passages, which cleared the relevance gate, answer
+            # the question; their own sentences then stand in. A draft that made claims the passages do
+            # not support is not rescued: that answer is refused.
+            yield from self.grounding.verify(self.extractive_draft(question, passages), passages)
 
     def _messages(self, system: str, question: str, passages: Sequence[Passage]) -> list[BaseMessage]:
         """Fixed instructions first (llama.cpp reuses that cached prefix), then lean passages, then the question."""
@@ -344,6 +350,12 @@ class Answerer:
             generator=self.generator,
             suggestions=topics,
         )
+
+
+def _declined(draft: str) -> bool:
+    """The model wrote nothing, or only that the notes don't cover the question."""
+    text = re.sub(r"\[\d+\]", "", draft).strip().strip(".").lower()
+    return not text or text in NOT_COVERED.lower() or "don't cover" in text or "do not cover" in text
 
 
 def _topic(passage: Passage) -> str:

@@ -204,3 +204,10 @@ def test_ask_json_has_the_documented_fields(real_settings, monkeypatch, capsys):
         "score",
     }
     assert citation["source"] == SEEDS.joinpath("001_5b5a222d77539bfb.txt").name
+
+
+def test_a_model_that_declines_on_relevant_passages_is_backed_by_their_own_sentences(retriever, real_settings):
+    llm = scripted("The notes don't cover this.")
+    answer = answerer(retriever, llm, real_settings).answer("What is Wee Breathers and who created it?")
+    assert answer.answered and "Scottish Attachment in Action" in answer.text
+    assert markers(answer.text) <= {c.n for c in answer.citations}
