@@ -6,7 +6,6 @@ structure detector splits it the same way; it tags the names in it and moves lis
 blocks, with their sentences reordered, so its chunks are new passages rather than copies.
 """
 
-import math
 import random
 import re
 import resource
@@ -25,6 +24,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.embeddings import make_embeddings
 from assistant.errors import ConfigError, DocumentError
+from assistant.evaluation import percentile
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
@@ -257,12 +257,6 @@ def search_latencies_ms(retriever: HybridRetriever, queries: int, k: int) -> lis
     return latencies
 
 
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile: a value that was actually measured."""
-    ordered = sorted(values)
-    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
-
-
 def directory_bytes(directory: Path) -> int:
     return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
 
@@ -340,8 +334,9 @@ def verdict(rows: Sequence[BenchRow]) -> str:
 
 
 def run_bench(
-    settings: Settings, scales: Sequence[int] = (1, 100), queries: int = 50, out: TextIO = sys.stdout
+    settings: Settings, scales: Sequence[int] = (1, 100), queries: int = 50, out: TextIO | None = None
 ) -> list[BenchRow]:
+    out = out or sys.stdout  # read at call time, so a replaced stdout (a test's capture) is honoured
     if not scales or min(scales) < 1 or queries < 1:
         raise ConfigError("The benchmark needs at least one scale, every scale at least 1, and at least one query.")
     seeds = load_seeds(settings, out)
@@ -398,7 +393,8 @@ def measure_answers(answerer: "Answerer", questions: Sequence[str]) -> AnswerLat
     )
 
 
-def run_answer_bench(answerers: Sequence["Answerer"], questions: int = 10, out: TextIO = sys.stdout) -> None:
+def run_answer_bench(answerers: Sequence["Answerer"], questions: int = 10, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     chosen = list(islice(cycle(BENCH_QUESTIONS), questions))
     print(f"Answer latency over {len(chosen)} questions (seconds, median unless marked):", file=out)
     for answerer in answerers:
