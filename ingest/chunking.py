@@ -97,8 +97,8 @@ def chunk_document(structure: DocumentStructure, source: str, doc_hash: str, max
 def _pack(unit: Unit, event: str, max_words: int) -> list[list[Segment]]:
     """Greedy packing of the unit's segments into chunks of at most ``max_words`` words in all."""
     sections = {segment.section or "" for segment in unit.segments} | {unit.default_section or ""}
-    longest_section = max(sections, key=words)
-    overhead = words(context_line(event, unit.organisation, unit.project, longest_section)) + words(unit.header or "")
+    context_words = max(words(context_line(event, unit.organisation, unit.project, section)) for section in sections)
+    overhead = context_words + words(unit.header or "")
     budget = max(max_words - overhead, 20)
     pieces = [piece for segment in unit.segments for piece in _sentences(segment, budget)]
     packs: list[list[Segment]] = []
