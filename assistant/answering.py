@@ -125,11 +125,17 @@ class Answerer:
             return None
         return self._carry_entities(first_line, history) if _PRONOUN.search(first_line) else first_line
 
-    @staticmethod
-    def _carry_entities(question: str, history: Sequence[dict[str, str]]) -> str:
-        """A question that leans on the conversation ('what did it find?') takes the last question's subject."""
+    def _carry_entities(self, question: str, history: Sequence[dict[str, str]]) -> str:
+        """A question that leans on the conversation ('what did it find?') takes the last question's subject.
+
+        A short question without a pronoun ('and the funding?') leans on it too, unless it names
+        something the notes never mention ('capital of France?'): that is a new topic, not a follow-up.
+        """
         previous = [turn["content"] for turn in history if turn.get("role") == "user"]
-        if not previous or not (_PRONOUN.search(question) or len(question.split()) <= 6):
+        if not previous:
+            return question
+        short_follow_up = len(question.split()) <= 6 and self.grounding.uses_only_known_words(question)
+        if not (_PRONOUN.search(question) or short_follow_up):
             return question
         return f"{question} ({subject_of(previous[-1])})"
 

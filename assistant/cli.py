@@ -29,7 +29,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.pipeline import ingest_paths
 
     store = _store(settings, rebuild=args.rebuild)
-    paths = [Path(path) for path in args.paths] or [settings.seeds_dir]
+    # By default the seeds and the documents uploaded in the app (which --rebuild must not lose).
+    defaults = [settings.seeds_dir] + ([settings.upload_dir] if settings.upload_dir.is_dir() else [])
+    paths = [Path(path) for path in args.paths] or defaults
     report = ingest_paths(store, paths, settings, progress=not args.quiet)
     for failure in report.failures:
         print(f"skipped {failure}", file=sys.stderr)
@@ -173,6 +175,25 @@ def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
                     history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
         except PromiseError as error:
             print(error)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline office machine
+    from assistant.app import build_ui, check_binding, launch
+    from assistant.library import Library
+
+    settings = settings.model_copy(
+        update={key: value for key, value in (("host", args.host), ("port", args.port)) if value is not None}
+    )
+    check_binding(settings)  # before loading any model: a refused start should be quick
+    answerer = _answerer(settings)
+    library = Library(answerer.retriever.store, answerer.retriever, settings)
+    print(f"{len(library.documents())} documents, {len(answerer.retriever)} passages; answers by {answerer.generator}.")
+    print(f"Promise Assistant: http://{settings.host}:{settings.port}  (Ctrl-C stops it)")
+    launch(build_ui(answerer, library), settings)
+    return 0
 
 
 def _answerer(settings: Settings) -> "Answerer":
@@ -332,7 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--answers", type=int, default=10, help="questions answered per generator (0: none)")
     bench.set_defaults(handler=cmd_bench)
 
-    repl = commands.add_parser("repl", help="an interactive question loop (make run starts it)")
+    serve = commands.add_parser("serve", help="the web app (make run starts it)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1; any other needs PROMISE_AUTH)")
+    serve.add_argument("--port", type=int, help="port (default 7860)")
+    serve.set_defaults(handler=cmd_serve)
+
+    repl = commands.add_parser("repl", help="an interactive question loop in the terminal")
     repl.set_defaults(handler=cmd_repl)
     return parser
 

@@ -77,6 +77,10 @@ class Grounding:
         self.relevance_threshold = relevance_threshold
         self.support_threshold = support_threshold
 
+    def uses_only_known_words(self, text: str) -> bool:
+        """Every content word of ``text`` occurs somewhere in the notes."""
+        return all(token in self._idf for token in tokenize(text))
+
     def _weight(self, token: str) -> float:
         return max(self._idf.get(token, self._unknown_weight), 0.05)
 

@@ -1,9 +1,12 @@
 """Hybrid retrieval: dense (Chroma) and BM25 over the same live chunks, fused by reciprocal rank."""
 
 import re
+from collections import Counter
 from typing import Any
 
+import numpy as np
 from rank_bm25 import BM25Okapi
+from scipy.sparse import csc_matrix
 
 from assistant.errors import QueryError
 from assistant.models import Passage, SearchFilters, SearchResult, date_number
@@ -52,30 +55,31 @@ def validate_query(query: str, settings: Settings) -> str:
 
 class HybridRetriever:
     def __init__(self, store: ChunkStore, settings: Settings) -> None:
-        self._store = store
+        self.store = store
         self._settings = settings
         self.generation = 0  # counts refreshes, so dependants know when the chunks changed
         self.refresh()
 
     def refresh(self) -> None:
-        """Re-read the live chunks, so BM25 stays in step with the store after an ingest."""
-        self.passages: list[Passage] = self._store.live_passages()
-        self._by_id = {passage.chunk_id: index for index, passage in enumerate(self.passages)}
-        corpus = [tokenize(passage.text) for passage in self.passages]
-        self._postings: dict[str, list[int]] = {}
-        for index, tokens in enumerate(corpus):
-            for token in set(tokens):
-                self._postings.setdefault(token, []).append(index)
-        self._bm25 = BM25Okapi(corpus) if corpus else None
+        """Re-read the live chunks, so BM25 stays in step with the store after an ingest.
+
+        The new index is built aside and swapped in with one assignment, so a search running in
+        another thread (the app) sees the old chunks or the new ones, never a mixture.
+        """
+        self._index = _Index(self.store.live_passages())
         self.generation += 1
+
+    @property
+    def passages(self) -> list[Passage]:
+        return self._index.passages
 
     def warm_up(self) -> None:
         """Load the embedding model now, so the first question is not kept waiting for it."""
-        self._store.embeddings.embed_query("warm up")
+        self.store.embeddings.embed_query("warm up")
 
     def idf(self) -> dict[str, float]:
         """BM25's inverse document frequency of each word in the live chunks."""
-        return dict(self._bm25.idf) if self._bm25 is not None else {}
+        return dict(self._index.idf)
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -84,21 +88,22 @@ class HybridRetriever:
         query = validate_query(query, self._settings)
         k = k or self._settings.top_k
         filters = filters or SearchFilters()
-        if not self.passages:
+        index = self._index
+        if not index.passages:
             return []
-        allowed = self._allowed(filters)
-        dense = self._dense(query, filters, allowed)
-        sparse = self._sparse(query, allowed)
+        allowed = self._allowed(index, filters)
+        dense = self._dense(index, query, filters, allowed)
+        sparse = index.bm25_ranking(tokenize(query), allowed, self._settings.candidates)
         fused: dict[int, float] = {}
         for weight, ranking in ((self._settings.dense_weight, list(dense)), (self._settings.sparse_weight, sparse)):
-            for rank, index in enumerate(ranking):
-                fused[index] = fused.get(index, 0.0) + weight / (self._settings.rrf_k + rank + 1)
-        ordered = sorted(fused, key=lambda index: (-fused[index], index))
+            for rank, position in enumerate(ranking):
+                fused[position] = fused.get(position, 0.0) + weight / (self._settings.rrf_k + rank + 1)
+        ordered = sorted(fused, key=lambda position: (-fused[position], position))
         results: list[SearchResult] = []
         kept_units: set[str] = set()
         kept_words: list[set[str]] = []
-        for index in ordered:
-            passage = self.passages[index]
+        for position in ordered:
+            passage = index.passages[position]
             words = set(tokenize(passage.body))
             if passage.metadata.unit_id in kept_units or any(
                 _jaccard(words, other) >= self._settings.near_duplicate_jaccard for other in kept_words
@@ -106,42 +111,73 @@ class HybridRetriever:
                 continue
             kept_units.add(passage.metadata.unit_id)
             kept_words.append(words)
-            results.append(SearchResult(len(results) + 1, fused[index], dense.get(index), passage))
+            results.append(SearchResult(len(results) + 1, fused[position], dense.get(position), passage))
             if len(results) == k:
                 break
         return results
 
-    def _allowed(self, filters: SearchFilters) -> set[int] | None:
+    @staticmethod
+    def _allowed(index: "_Index", filters: SearchFilters) -> set[int] | None:
         if filters == SearchFilters():
             return None
-        return {index for index, passage in enumerate(self.passages) if filters.matches(passage.metadata)}
+        return {position for position, passage in enumerate(index.passages) if filters.matches(passage.metadata)}
 
-    def _dense(self, query: str, filters: SearchFilters, allowed: set[int] | None) -> dict[int, float]:
+    def _dense(
+        self, index: "_Index", query: str, filters: SearchFilters, allowed: set[int] | None
+    ) -> dict[int, float]:
         """Live passages by cosine similarity, best first (dicts keep insertion order)."""
-        vector = self._store.embeddings.embed_query(query)
+        vector = self.store.embeddings.embed_query(query)
         wanted = self._settings.candidates
-        fetch = wanted if allowed is None else min(len(self._by_id), wanted * 8)
+        fetch = wanted if allowed is None else min(len(index.by_id), wanted * 8)
         ranked: dict[int, float] = {}
-        for chunk_id, similarity in self._store.dense_search(vector, fetch + 10, _chroma_where(filters)):
-            index = self._by_id.get(chunk_id)  # None for chunks no manifest lists
-            if index is not None and (allowed is None or index in allowed):
-                ranked[index] = similarity
+        for chunk_id, similarity in self.store.dense_search(vector, fetch + 10, _chroma_where(filters)):
+            position = index.by_id.get(chunk_id)  # None for chunks no manifest lists
+            if position is not None and (allowed is None or position in allowed):
+                ranked[position] = similarity
                 if len(ranked) == wanted:
                     break
         return ranked
 
-    def _sparse(self, query: str, allowed: set[int] | None) -> list[int]:
-        tokens = tokenize(query)
-        if self._bm25 is None or not tokens:
+
+class _Index:
+    """The live passages with BM25 (Okapi) weights precomputed as a sparse passage × word matrix.
+
+    A query's scores are then one column selection and a row sum, whatever the corpus size; scoring
+    with rank_bm25 per query walks every passage holding a common word (7,600 at 100× the seeds).
+    """
+
+    def __init__(self, passages: list[Passage], k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25) -> None:
+        self.passages = passages
+        self.by_id = {passage.chunk_id: position for position, passage in enumerate(passages)}
+        corpus = [tokenize(passage.text) for passage in passages]
+        self.idf: dict[str, float] = dict(BM25Okapi(corpus, k1=k1, b=b, epsilon=epsilon).idf) if corpus else {}
+        self.columns = {word: column for column, word in enumerate(self.idf)}
+        rows: list[int] = []
+        columns: list[int] = []
+        weights: list[float] = []
+        average_length = sum(len(tokens) for tokens in corpus) / len(corpus) if corpus else 1.0
+        for row, tokens in enumerate(corpus):
+            norm = k1 * (1 - b + b * len(tokens) / average_length)
+            for word, count in Counter(tokens).items():
+                rows.append(row)
+                columns.append(self.columns[word])
+                weights.append(self.idf[word] * count * (k1 + 1) / (count + norm))
+        self.weights = csc_matrix((weights, (rows, columns)), shape=(len(corpus), len(self.columns)))
+
+    def bm25_ranking(self, tokens: list[str], allowed: set[int] | None, limit: int) -> list[int]:
+        """Passages by BM25 score for the query words (repeats count, as in Okapi BM25), best first."""
+        selected = [self.columns[token] for token in tokens if token in self.columns]
+        if not selected:
             return []
-        candidates = sorted({index for token in tokens for index in self._postings.get(token, ())})
+        scores = np.asarray(self.weights[:, selected].sum(axis=1)).ravel()
+        candidates = np.flatnonzero(scores > 0)
         if allowed is not None:
-            candidates = [index for index in candidates if index in allowed]
-        if not candidates:
+            candidates = np.array([position for position in candidates if position in allowed], dtype=int)
+        if not len(candidates):
             return []
-        scores = self._bm25.get_batch_scores(tokens, candidates)
-        ranked = sorted(zip(candidates, scores, strict=True), key=lambda pair: (-pair[1], pair[0]))
-        return [index for index, score in ranked[: self._settings.candidates] if score > 0]
+        # Best score first; ties by position, as a stable sort over positions gives.
+        order = candidates[np.argsort(-scores[candidates], kind="stable")]
+        return [int(position) for position in order[:limit]]
 
 
 def _jaccard(first: set[str], second: set[str]) -> float:

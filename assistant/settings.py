@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     # Where things live.
     store_dir: Path = PROJECT_ROOT / "vectorstore"
     seeds_dir: Path = PROJECT_ROOT / "seeds"
+    uploads_dir: Path | None = None  # documents added in the app; default: store_dir / "uploads"
     eval_cases: Path = PROJECT_ROOT / "tests" / "data" / "dev.jsonl"
     collection: str = "promise_notes"
 
@@ -67,3 +68,15 @@ class Settings(BaseSettings):
     max_answer_tokens: int = Field(default=160, ge=16)
     extractive_sentences: int = Field(default=3, ge=1)
     briefing_points: int = Field(default=6, ge=3)
+
+    # The web app. Serving beyond this machine (any host but loopback) requires auth.
+    host: str = "127.0.0.1"
+    port: int = Field(default=7860, ge=0, le=65535)
+    auth: str | None = None  # "user:password"
+    auth_file: Path | None = None  # one "user:password" per line
+    concurrency: int = Field(default=2, ge=1)  # answers worked on at once; the rest wait in the queue
+    max_upload_files: int = Field(default=10, ge=1)
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.uploads_dir or self.store_dir / "uploads"

@@ -1,0 +1,118 @@
+"""The document library behind the app: what the store holds, uploads and removals.
+
+Uploads are checked (type, size, readable text) before anything is written, stored under a
+sanitised name inside the upload directory only, and ingested with the same idempotent pipeline
+as the command line. Writes are serialised, and the retriever is refreshed after each, so a
+document is searchable as soon as its upload returns.
+"""
+
+import os
+import re
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.errors import DocumentError
+from assistant.retrieval import HybridRetriever
+from assistant.settings import Settings
+from assistant.store import ChunkStore, ManifestEntry
+from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.pipeline import apply, prepare_upload, remove_document
+
+_UNSAFE = re.compile(r"[^\w.\-– ]+")
+_MAX_NAME_CHARS = 120
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    source: str
+    event: str
+    chunks: int
+    replaced: bool
+
+    def message(self) -> str:
+        verb = "Updated" if self.replaced else "Added"
+        return f"{verb} {self.source} ({self.event}): {self.chunks} passages, searchable now."
+
+
+def safe_name(name: str) -> str:
+    """A file name safe to store: no directories, no control or shell characters, a supported type."""
+    base = unicodedata.normalize("NFKC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _UNSAFE.sub("_", base).strip(" .")
+    stem, dot, suffix = cleaned.rpartition(".")
+    suffix = f".{suffix.lower()}" if dot else ""
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DocumentError(name, f"unsupported file type '{suffix or 'none'}' (use {', '.join(SUPPORTED_SUFFIXES)})")
+    stem = re.sub(r"[\s_]*_[\s_]*", "_", stem).strip(" ._-")[: _MAX_NAME_CHARS - len(suffix)]
+    if not stem:
+        raise DocumentError(name, "the file name has no usable characters")
+    return stem + suffix
+
+
+class Library:
+    def __init__(self, store: ChunkStore, retriever: HybridRetriever, settings: Settings) -> None:
+        self.store = store
+        self.retriever = retriever
+        self.settings = settings
+        self._write_lock = threading.Lock()
+
+    def documents(self) -> list[ManifestEntry]:
+        return sorted(self.store.manifest().values(), key=lambda entry: (entry.date or "", entry.source))
+
+    def events(self) -> list[str]:
+        return sorted({entry.event for entry in self.documents()})
+
+    def upload(self, name: str, data: bytes, progress: Callable[[float, str], None] | None = None) -> UploadOutcome:
+        """Check, store and ingest one uploaded file; a bad file raises DocumentError and changes nothing."""
+        source = safe_name(name)
+        if len(data) > self.settings.max_file_bytes:
+            limit = self.settings.max_file_bytes / 1e6
+            raise DocumentError(source, f"too large ({len(data) / 1e6:.1f} MB; the limit is {limit:.1f} MB)")
+        directory = self.settings.upload_dir.resolve()
+        target = directory / source
+        if target.parent != directory:  # safe_name makes this impossible; checked because it must never happen
+            raise DocumentError(name, "not a plain file name")
+        if progress:
+            progress(0.1, f"Reading {source}")
+        document = prepare_upload(data, source, str(target), self.settings)
+        with self._write_lock:
+            replaced = source in self.store.manifest()
+            directory.mkdir(parents=True, exist_ok=True)
+            _write_atomically(target, data)
+            if progress:
+                progress(0.3, f"Embedding {len(document.chunks)} passages")
+            apply(self.store, [document], progress=False)
+            self.retriever.refresh()
+        if progress:
+            progress(1.0, "Done")
+        return UploadOutcome(source, document.event, len(document.chunks), replaced)
+
+    def remove(self, source: str) -> int:
+        """Remove a document from the store, and its file when it was uploaded here."""
+        with self._write_lock:
+            entry = self.store.manifest().get(source)
+            removed = remove_document(self.store, source)
+            self.retriever.refresh()
+        if entry is not None:
+            path = Path(entry.path)
+            if path.parent == self.settings.upload_dir.resolve():
+                path.unlink(missing_ok=True)
+        return removed
+
+    def is_upload(self, entry: ManifestEntry) -> bool:
+        return Path(entry.path).parent == self.settings.upload_dir.resolve()
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``target``, then rename: a crash never leaves half a file."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

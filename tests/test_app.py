@@ -1,0 +1,257 @@
+"""The web app against a live local server, driven through gradio_client, over a fake core.
+
+The fake core is the real Answerer and Library over a store built with the hashing embedder and
+the extractive generator: no model is loaded, but every request goes through Gradio's HTTP queue.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docx
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from assistant.answering import Answerer
+from assistant.app import build_ui, escape_markdown, highlighted_body, launch
+from assistant.errors import ConfigError, DocumentError
+from assistant.library import Library, safe_name
+from assistant.prompts import Prompts
+from assistant.retrieval import HybridRetriever
+from assistant.settings import Settings
+from assistant.store import open_store
+from ingest.pipeline import ingest_paths
+from tests.conftest import SEEDS, HashingEmbeddings
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def fake_core(store_dir: Path, **overrides: Any) -> tuple[Answerer, Library, Settings]:
+    settings = Settings(
+        store_dir=store_dir, embedding_model="fake-hashing", collection="app_notes", llm="extractive",
+        port=free_port(), **overrides,
+    )  # fmt: skip
+    store = open_store(settings, HashingEmbeddings())
+    ingest_paths(store, [SEEDS], settings, progress=False)
+    retriever = HybridRetriever(store, settings)
+    return Answerer(retriever, None, Prompts.load(), settings), Library(store, retriever, settings), settings
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, Library, Settings]]:
+    answerer, library, settings = fake_core(tmp_path_factory.mktemp("app-store"))
+    demo = build_ui(answerer, library)
+    launch(demo, settings, block=False)
+    try:
+        yield Client(f"http://127.0.0.1:{settings.port}/", verbose=False), library, settings
+    finally:
+        demo.close()
+
+
+def plain(markdown: str) -> str:
+    """Markdown the app escaped, as the reader sees it."""
+    return markdown.replace("\\", "")
+
+
+def downloaded(update: Any) -> Path:
+    """A DownloadButton's file, whether returned as a value or inside an update."""
+    return Path(update["value"] if isinstance(update, dict) else update)
+
+
+def last_message(conversation: list[dict[str, Any]]) -> str:
+    content = conversation[-1]["content"]
+    return content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
+
+
+def ask(client: Client, question: str, document: str = "All", new_chat: bool = True) -> tuple[str, str]:
+    if new_chat:
+        client.reset_session()  # the conversation lives in the session's state
+    conversation, sources, _, _ = client.predict(question, [], "All", document, api_name="/chat")
+    return last_message(conversation), sources
+
+
+def test_chat_returns_a_cited_answer_with_source_cards(app: tuple[Client, Library, Settings]) -> None:
+    client, _, _ = app
+    answer, sources = ask(client, "What is Wee Breathers?")
+    assert "Wee Breathers" in answer
+    assert "(#source-1-1)" in answer  # [1] links to its card
+    assert 'id="source-1-1"' in sources and "Scottish Attachment in Action" in sources
+    assert "Showcase" in sources and "<mark>" in sources  # the supporting sentence is highlighted
+
+
+def test_chat_says_when_the_notes_do_not_cover_a_question(app: tuple[Client, Library, Settings]) -> None:
+    client, _, _ = app
+    answer, sources = ask(client, "What is the capital of France?")
+    assert "Not in the notes" in answer and "#source-" not in answer
+    assert 'class="not-covered"' in sources
+
+
+def test_follow_ups_use_the_conversation_but_a_new_topic_does_not(app: tuple[Client, Library, Settings]) -> None:
+    client, _, _ = app
+    ask(client, "What is Wee Breathers?")
+    follow_up, sources = ask(client, "Who is it for?", new_chat=False)
+    assert "education workforce" in follow_up and "(#source-2-1)" in follow_up
+    unrelated, _ = ask(client, "What is the capital of France?", new_chat=False)
+    assert "Not in the notes" in unrelated
+
+
+def test_a_document_filter_limits_the_sources(app: tuple[Client, Library, Settings]) -> None:
+    client, library, _ = app
+    showcase = next(entry.source for entry in library.documents() if "Showcase" in entry.event)
+    answer, sources = ask(client, "Which projects supported young people into work?", document=showcase)
+    other_sources = {entry.source for entry in library.documents()} - {showcase}
+    assert showcase in sources and not any(source in sources for source in other_sources)
+
+
+def test_an_over_long_question_gets_a_message_not_an_error(app: tuple[Client, Library, Settings]) -> None:
+    client, _, settings = app
+    answer, _ = ask(client, "care " * settings.max_query_chars)
+    assert "the limit is" in answer
+
+
+def test_finder_returns_projects_and_a_csv(app: tuple[Client, Library, Settings]) -> None:
+    client, _, _ = app
+    table, csv_path, status = client.predict("supporting families at home", api_name="/find_projects")
+    assert len(table["data"]) >= 3 and all(row[0] and row[2] for row in table["data"])
+    assert "projects" in status
+    lines = downloaded(csv_path).read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("Organisation,Project,Event") and len(lines) == len(table["data"]) + 1
+
+
+def test_briefing_returns_a_docx(app: tuple[Client, Library, Settings]) -> None:
+    client, _, _ = app
+    preview, files = client.predict("supporting families", api_name="/brief")
+    assert "Key points" in preview
+    docx_path = next(path for path in files if path.endswith(".docx"))
+    paragraphs = [paragraph.text for paragraph in docx.Document(docx_path).paragraphs]
+    assert "Key points" in paragraphs and "Sources" in paragraphs
+
+
+def test_an_upload_is_searchable_straight_after(app: tuple[Client, Library, Settings], tmp_path: Path) -> None:
+    client, library, settings = app
+    notes = tmp_path / "Harbour Lights notes.md"
+    notes.write_text(
+        "# Harbour Lights Network Meeting\n\n## Kelpie Mentoring\n\n"
+        "Kelpie Mentoring pairs care-experienced teenagers with volunteer sailors for a season of weekly "
+        "sessions on the water, building confidence and trust.\n",
+        encoding="utf-8",
+    )
+    status, documents, *_ = client.predict([handle_file(str(notes))], api_name="/upload")
+    assert status.startswith("✅") and "Harbour Lights notes.md" in plain(status)
+    assert any(row[0] == "Harbour Lights notes.md" and row[4] == "uploaded" for row in documents["data"])
+    assert (settings.upload_dir / "Harbour Lights notes.md").is_file()
+    answer, sources = ask(client, "What does Kelpie Mentoring do?")
+    assert "volunteer sailors" in answer and "Harbour Lights notes.md" in sources
+
+    status, documents, *_ = client.predict("Harbour Lights notes.md", api_name="/remove")
+    assert status.startswith("Removed") and not (settings.upload_dir / "Harbour Lights notes.md").exists()
+    assert "volunteer sailors" not in ask(client, "What does Kelpie Mentoring do?")[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("notes.txt", b"\x00\x01\x02\xff\xfe" * 200, "binary file"),
+        ("broken.pdf", b"%PDF-1.7\n1 0 obj <<", "not a readable .pdf"),
+        ("empty.txt", b"   \n", "empty"),
+    ],
+)
+def test_a_bad_upload_is_rejected_and_changes_nothing(
+    app: tuple[Client, Library, Settings], tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    client, library, settings = app
+    before = {entry.source: entry.chunk_ids for entry in library.documents()}
+    path = tmp_path / name
+    path.write_bytes(content)
+    status, documents, *_ = client.predict([handle_file(str(path))], api_name="/upload")
+    assert status.startswith("⚠️") and reason in plain(status) and "Nothing else was changed" in status
+    assert {entry.source: entry.chunk_ids for entry in library.documents()} == before
+    assert not (settings.upload_dir / name).exists()
+
+
+def test_an_upload_of_the_wrong_type_is_refused_by_the_server(
+    app: tuple[Client, Library, Settings], tmp_path: Path
+) -> None:
+    client, library, _ = app
+    before = len(library.documents())
+    program = tmp_path / "tool.exe"
+    program.write_bytes(b"MZ\x90\x00 binary")
+    with pytest.raises(AppError, match="Invalid file type"):
+        client.predict([handle_file(str(program))], api_name="/upload")
+    assert len(library.documents()) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\windows\\evil.md", "evil.md"),
+        ("notes; rm -rf $HOME.md", "notes_rm -rf_HOME.md"),
+        (".hidden.PDF", "hidden.pdf"),
+        ("Family Collaborative – March.docx", "Family Collaborative – March.docx"),
+    ],
+)
+def test_upload_names_are_sanitised(name: str, expected: str) -> None:
+    assert safe_name(name) == expected
+
+
+@pytest.mark.parametrize("name", ["../../..", "payload.sh", "noextension", "..txt"])
+def test_unusable_upload_names_are_refused(name: str) -> None:
+    with pytest.raises(DocumentError):
+        safe_name(name)
+
+
+def test_document_text_is_never_rendered_as_markup() -> None:
+    hostile = '<img src=x onerror="alert(1)"> **bold** [link](javascript:alert(1))'
+    escaped = escape_markdown(hostile)
+    assert "<img" not in escaped and "\\*\\*bold" in escaped and "\\[link\\]" in escaped
+    highlighted = highlighted_body(f"Intro.\n{hostile}", "Intro.")
+    assert "<img" not in highlighted and "&lt;img" in highlighted and "<mark>Intro.</mark>" in highlighted
+
+
+def test_serving_beyond_loopback_without_auth_is_refused(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PROMISE_")}
+    env |= {"PROMISE_STORE_DIR": str(tmp_path / "store"), "PROMISE_LLM": "extractive"}
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "serve", "--host", "0.0.0.0", "--port", str(free_port())],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "PROMISE_AUTH" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_auth_lines_must_name_a_user_and_password(tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    users.write_text("# team\nann:first secret\nbob\n", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        launch(None, Settings(host="0.0.0.0", auth_file=users), block=False)  # type: ignore[arg-type]
+
+
+def test_with_auth_an_unauthenticated_request_is_rejected(tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    users.write_text("# team\nann:first secret\n", encoding="utf-8")
+    answerer, library, settings = fake_core(tmp_path / "store", host="0.0.0.0", auth_file=users)
+    demo = build_ui(answerer, library)
+    launch(demo, settings, block=False)
+    base = f"http://127.0.0.1:{settings.port}"
+    try:
+        assert httpx.get(f"{base}/config").status_code == 401
+        assert httpx.post(f"{base}/login", data={"username": "ann", "password": "wrong"}).status_code == 400
+        with pytest.raises(ValueError):
+            Client(f"{base}/", verbose=False)
+        client = Client(f"{base}/", auth=("ann", "first secret"), verbose=False)
+        conversation, *_ = client.predict("What is Wee Breathers?", [], "All", "All", api_name="/chat")
+        assert "Wee Breathers" in last_message(conversation)
+    finally:
+        demo.close()
