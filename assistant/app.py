@@ -18,7 +18,7 @@ from assistant.answering import Answerer, DoneEvent, TextEvent
 from assistant.briefing import write_briefing
 from assistant.errors import ConfigError, PromiseError
 from assistant.library import Library
-from assistant.models import Answer, Briefing, Citation, SearchFilters
+from assistant.models import Answer, Briefing, Citation, ProjectMatch, SearchFilters
 from assistant.settings import Settings
 
 TITLE = "Promise Assistant"
@@ -43,21 +43,30 @@ CSS = """
 .source-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; margin: 6px 0; }
 .source-card summary { cursor: pointer; line-height: 1.4; }
 .source-card .num { font-weight: 700; color: var(--color-accent); }
-.source-card .file { font-family: var(--font-mono); font-size: 0.85em; color: var(--body-text-color-subdued); }
+.source-card .file, .project-card .file { font-family: var(--font-mono); font-size: 0.85em;
+  color: var(--body-text-color-subdued); }
 .source-card blockquote { white-space: pre-wrap; margin: 8px 0 4px; padding-left: 10px;
   border-left: 3px solid var(--color-accent); }
 .source-card mark { background: #fff1a8; color: inherit; padding: 0 2px; }
 .source-card.flash { outline: 3px solid var(--color-accent); }
 .not-covered { border: 1px solid #d9a400; background: #fff8e1; color: #5c4400; border-radius: 8px; padding: 8px 12px; }
 .briefing-preview li { margin-bottom: 6px; }
-@media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
+.project-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 14px; margin: 10px 0; }
+.project-card h3 { margin: 0 0 4px; }
+.project-card .where, .project-card .contact { color: var(--body-text-color-subdued); margin: 2px 0; }
+#chat a[href*="#source-"], .project-card a { color: var(--color-accent); font-weight: 600; }
 """
 
 # Citation links in the chat open the matching source card instead of navigating.
 HEAD = """
+<style>
+/* Outside the app's scoped CSS: the page frame itself, narrowed on phones. */
+.main.app { box-sizing: border-box; }
+@media (max-width: 640px) { .main.app { padding: 8px !important; } }
+</style>
 <script>
 document.addEventListener("click", (event) => {
-  const link = event.target.closest && event.target.closest('a[href*="#source-"]');
+  const link = event.target.closest && event.target.closest('a[href*="#source-"], a[href*="#project-"]');
   if (!link) return;
   event.preventDefault();
   event.stopPropagation();
@@ -137,6 +146,28 @@ def source_cards_html(answerer: Answerer, answer: Answer, turn: int) -> str:
     return "<h3>Sources</h3>" + "".join(cards)
 
 
+def project_cards_html(matches: list[ProjectMatch]) -> str:
+    """One card per project: who, where and when, why it is relevant (cited), the contact, the passage."""
+    cards = []
+    for number, match in enumerate(matches, start=1):
+        who = " – ".join(html.escape(part) for part in (match.organisation, match.project) if part)
+        when = f" · {html.escape(match.date)}" if match.date else ""
+        reason = re.sub(r"\s*\[\d+\]", "", match.why)
+        why = html.escape(reason)
+        contact = f'<p class="contact">Contact: {html.escape(match.contact)}</p>' if match.contact else ""
+        passage = match.citations[0].passage.body
+        cards.append(
+            f'<article class="project-card"><h3>{number}. {who}</h3>'
+            f'<p class="where">{html.escape(match.event)}{when} '
+            f'<span class="file">{html.escape(match.source)}</span></p>'
+            f'<p>{why} <a href="#project-{number}">[{number}]</a></p>{contact}'
+            f'<details class="source-card" id="project-{number}"><summary>[{number}] The passage in the notes</summary>'
+            f"<blockquote>{highlighted_body(passage, reason.rstrip('.'))}</blockquote>"
+            "</details></article>"
+        )
+    return "".join(cards)
+
+
 def briefing_html(briefing: Briefing) -> str:
     points = "".join(f"<li>{html.escape(point)}</li>" for point in briefing.points)
     sources = "".join(f"<li>{html.escape(citation.label())}</li>" for citation in briefing.citations)
@@ -203,7 +234,7 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
     def documents_table() -> list[list[Any]]:
         return [
             [entry.source, entry.event, entry.date or "", len(entry.chunk_ids),
-             "uploaded" if library.is_upload(entry) else "notes folder", entry.ingested_at.replace("T", " ")]
+             "uploaded" if library.is_upload(entry) else "notes folder", entry.ingested_at.replace("T", " ")[:16]]
             for entry in library.documents()
         ]  # fmt: skip
 
@@ -255,24 +286,25 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
 
     # --- finder, briefing, library ---------------------------------------------------------
 
-    def find(challenge: str) -> tuple[Any, Any, str]:
+    def find(challenge: str) -> tuple[str, Any, str]:
         try:
             matches = answerer.find_projects(challenge, k=8)
         except PromiseError as error:
-            return [], gr.update(visible=False), f"⚠️ {escape_markdown(str(error))}"
+            return "", gr.update(visible=False), f"⚠️ {escape_markdown(str(error))}"
         rows = [
             [match.organisation, match.project or "", match.event, match.date or "",
              re.sub(r"\s*\[\d+\]", "", match.why), match.contact or "", match.source]
             for match in matches
         ]  # fmt: skip
         if not rows:
-            return [], gr.update(visible=False), "⚠️ The notes don't describe projects that tackled this."
+            return "", gr.update(visible=False), "⚠️ The notes don't describe projects that tackled this."
         path = files.path(challenge, ".csv")
         with path.open("w", newline="", encoding="utf-8") as stream:
             writer = csv.writer(stream)
             writer.writerow(FINDER_HEADERS)
             writer.writerows(rows)
-        return rows, gr.update(value=str(path), visible=True), f"{len(rows)} projects, best match first."
+        found = f"{len(rows)} project{'s' if len(rows) > 1 else ''} found, best match first."
+        return project_cards_html(matches), gr.update(value=str(path), visible=True), found
 
     def write_brief(topic: str) -> tuple[str, list[str]]:
         try:
@@ -335,18 +367,6 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
                 with gr.Row(equal_height=False):
-                    with gr.Column(scale=1, min_width=220):
-                        gr.Markdown("### Filters")
-                        event_filter = gr.Dropdown(
-                            events, value=ALL, label="Event", allow_custom_value=True, elem_id="event-filter"
-                        )
-                        source_filter = gr.Dropdown(
-                            sources, value=ALL, label="Document", allow_custom_value=True, elem_id="source-filter"
-                        )
-                        new_chat_button = gr.Button("New chat", variant="secondary", elem_id="new-chat")
-                        download_answer = gr.DownloadButton(
-                            "Download answer (Markdown)", visible=False, elem_id="download-answer"
-                        )
                     with gr.Column(scale=3, min_width=300):
                         chatbot = gr.Chatbot(
                             label="Conversation",
@@ -374,6 +394,18 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
                                 for _ in range(SUGGESTIONS)
                             ]
                         sources_panel = gr.HTML(elem_id="sources")
+                    with gr.Column(scale=1, min_width=220):
+                        gr.Markdown("### Filters")  # beside the chat; below it on a phone
+                        event_filter = gr.Dropdown(
+                            events, value=ALL, label="Event", allow_custom_value=True, elem_id="event-filter"
+                        )
+                        source_filter = gr.Dropdown(
+                            sources, value=ALL, label="Document", allow_custom_value=True, elem_id="source-filter"
+                        )
+                        new_chat_button = gr.Button("New chat", variant="secondary", elem_id="new-chat")
+                        download_answer = gr.DownloadButton(
+                            "Download answer (Markdown)", visible=False, elem_id="download-answer"
+                        )
                 history = gr.State([])
             with gr.Tab("Find projects", id="find"):
                 challenge_box = gr.Textbox(
@@ -384,9 +416,7 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
                 )
                 find_button = gr.Button("Find projects", variant="primary", elem_id="find-projects")
                 finder_status = gr.Markdown()
-                projects_table = gr.Dataframe(
-                    headers=list(FINDER_HEADERS), label="Projects", wrap=True, interactive=False, elem_id="projects"
-                )
+                projects_cards = gr.HTML(elem_id="projects")
                 projects_csv = gr.DownloadButton("Download CSV", visible=False, elem_id="projects-csv")
             with gr.Tab("Briefing", id="brief"):
                 topic_box = gr.Textbox(
@@ -403,6 +433,7 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
                     value=documents_table(),
                     headers=["Document", "Event", "Date", "Passages", "From", "Added (UTC)"],
                     label="Documents in the store",
+                    column_widths=["22%", "32%", "11%", "9%", "12%", "14%"],
                     interactive=False,
                     wrap=True,
                     elem_id="documents",
@@ -437,7 +468,7 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
         )
         new_chat_button.click(new_chat, None, chat_outputs, api_visibility="private")
 
-        find_outputs = [projects_table, projects_csv, finder_status]
+        find_outputs = [projects_cards, projects_csv, finder_status]
         find_button.click(find, challenge_box, find_outputs, api_name="find_projects")
         challenge_box.submit(find, challenge_box, find_outputs, api_visibility="private")
         brief_button.click(write_brief, topic_box, [briefing_preview, briefing_files], api_name="brief")

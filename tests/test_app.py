@@ -4,6 +4,7 @@ The fake core is the real Answerer and Library over a store built with the hashi
 the extractive generator: no model is loaded, but every request goes through Gradio's HTTP queue.
 """
 
+import csv
 import os
 import socket
 import subprocess
@@ -99,7 +100,7 @@ def test_chat_says_when_the_notes_do_not_cover_a_question(app: tuple[Client, Lib
 def test_follow_ups_use_the_conversation_but_a_new_topic_does_not(app: tuple[Client, Library, Settings]) -> None:
     client, _, _ = app
     ask(client, "What is Wee Breathers?")
-    follow_up, sources = ask(client, "Who is it for?", new_chat=False)
+    follow_up, _ = ask(client, "Who is it for?", new_chat=False)
     assert "education workforce" in follow_up and "(#source-2-1)" in follow_up
     unrelated, _ = ask(client, "What is the capital of France?", new_chat=False)
     assert "Not in the notes" in unrelated
@@ -108,7 +109,7 @@ def test_follow_ups_use_the_conversation_but_a_new_topic_does_not(app: tuple[Cli
 def test_a_document_filter_limits_the_sources(app: tuple[Client, Library, Settings]) -> None:
     client, library, _ = app
     showcase = next(entry.source for entry in library.documents() if "Showcase" in entry.event)
-    answer, sources = ask(client, "Which projects supported young people into work?", document=showcase)
+    _, sources = ask(client, "Which projects supported young people into work?", document=showcase)
     other_sources = {entry.source for entry in library.documents()} - {showcase}
     assert showcase in sources and not any(source in sources for source in other_sources)
 
@@ -121,11 +122,12 @@ def test_an_over_long_question_gets_a_message_not_an_error(app: tuple[Client, Li
 
 def test_finder_returns_projects_and_a_csv(app: tuple[Client, Library, Settings]) -> None:
     client, _, _ = app
-    table, csv_path, status = client.predict("supporting families at home", api_name="/find_projects")
-    assert len(table["data"]) >= 3 and all(row[0] and row[2] for row in table["data"])
-    assert "projects" in status
-    lines = downloaded(csv_path).read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("Organisation,Project,Event") and len(lines) == len(table["data"]) + 1
+    cards, csv_path, status = client.predict("supporting families at home", api_name="/find_projects")
+    with downloaded(csv_path).open(encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    assert len(rows) >= 3 and all(row["Organisation"] and row["Event"] and row["Source"] for row in rows)
+    assert f"{len(rows)} projects found" in status
+    assert cards.count('class="project-card"') == len(rows) and "<mark>" in cards
 
 
 def test_briefing_returns_a_docx(app: tuple[Client, Library, Settings]) -> None:
@@ -138,7 +140,7 @@ def test_briefing_returns_a_docx(app: tuple[Client, Library, Settings]) -> None:
 
 
 def test_an_upload_is_searchable_straight_after(app: tuple[Client, Library, Settings], tmp_path: Path) -> None:
-    client, library, settings = app
+    client, _, settings = app
     notes = tmp_path / "Harbour Lights notes.md"
     notes.write_text(
         "# Harbour Lights Network Meeting\n\n## Kelpie Mentoring\n\n"
@@ -173,7 +175,7 @@ def test_a_bad_upload_is_rejected_and_changes_nothing(
     before = {entry.source: entry.chunk_ids for entry in library.documents()}
     path = tmp_path / name
     path.write_bytes(content)
-    status, documents, *_ = client.predict([handle_file(str(path))], api_name="/upload")
+    status, *_ = client.predict([handle_file(str(path))], api_name="/upload")
     assert status.startswith("⚠️") and reason in plain(status) and "Nothing else was changed" in status
     assert {entry.source: entry.chunk_ids for entry in library.documents()} == before
     assert not (settings.upload_dir / name).exists()

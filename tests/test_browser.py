@@ -1,0 +1,139 @@
+"""The app in a real browser: Debian's headless Chromium, driven by Playwright, over the real seeds.
+
+Answers come from the extractive generator (the local model is too slow on this hardware for a UI
+test), retrieval from the real embedder and store. Screenshots of every tab go to docs/screenshots/,
+which the README shows.
+"""
+
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.answering import Answerer
+from assistant.app import build_ui, launch
+from assistant.library import Library
+from assistant.prompts import Prompts
+from assistant.retrieval import HybridRetriever
+from assistant.settings import PROJECT_ROOT, Settings
+from assistant.store import open_store
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+# Chromium as root in a container, with no network beyond loopback: no sandbox, no background calls.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Chromium is not installed (Debian: apt-get install chromium)"
+)
+
+
+@pytest.fixture(scope="module")
+def app_url(real_settings: Settings, real_embeddings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    # The library writes uploads beside the store; this test only reads, but keeps the shared store clean anyway.
+    settings = real_settings.model_copy(
+        update={"llm": "extractive", "port": port, "uploads_dir": tmp_path_factory.mktemp("uploads")}
+    )
+    store = open_store(settings, real_embeddings)
+    retriever = HybridRetriever(store, settings)
+    demo = build_ui(Answerer(retriever, None, Prompts.load(), settings), Library(store, retriever, settings))
+    launch(demo, settings, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def settle(page) -> None:
+    """Wait until no component shows Gradio's pending state, so a screenshot shows the result."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".pending")).to_have_count(0, timeout=30_000)
+
+
+def test_a_question_in_the_browser_gets_a_cited_answer_and_its_passage(browser, app_url: str) -> None:
+    from playwright.sync_api import expect
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url)
+    expect(page.get_by_role("heading", name="Promise Assistant")).to_be_visible(timeout=30_000)
+
+    question = page.get_by_label("Your question")
+    question.fill("What is Wee Breathers?")
+    question.press("Enter")
+    card = page.locator("#sources details.source-card").first
+    expect(card).to_be_visible(timeout=60_000)
+    answer = page.locator("#chat .message.bot, #chat [data-testid='bot']").last
+    expect(answer).to_contain_text("Wee Breathers")
+    expect(card.locator("summary")).to_contain_text("Scottish Attachment in Action")
+    expect(card.locator("summary")).to_contain_text("Showcase")
+
+    passage = card.locator("blockquote")
+    expect(passage).to_be_hidden()
+    answer.get_by_role("link", name="[1]").first.click()
+    expect(passage).to_be_visible()
+    expect(passage.locator("mark")).to_contain_text("Wee Breathers")
+    settle(page)
+    page.screenshot(path=str(SCREENSHOTS / "ask.png"), full_page=True)
+
+    page.get_by_role("tab", name="Find projects").click()
+    challenge = page.get_by_label("Describe a challenge")
+    challenge.fill("we lose young people during onboarding")
+    page.get_by_role("button", name="Find projects").click()
+    expect(page.locator("#projects")).to_contain_text("King", timeout=60_000)
+    page.locator("#projects a[href='#project-1']").click()
+    expect(page.locator("#project-1 blockquote")).to_be_visible()
+    settle(page)
+    page.screenshot(path=str(SCREENSHOTS / "find-projects.png"), full_page=True)
+
+    page.get_by_role("tab", name="Briefing").click()
+    page.get_by_label("Briefing topic").fill("supporting families at home")
+    page.get_by_role("button", name="Write briefing").click()
+    expect(page.locator("#briefing")).to_contain_text("Key points", timeout=60_000)
+    settle(page)
+    page.screenshot(path=str(SCREENSHOTS / "briefing.png"), full_page=True)
+
+    page.get_by_role("tab", name="Library").click()
+    expect(page.locator("#documents")).to_contain_text("Showcase")
+    settle(page)
+    page.screenshot(path=str(SCREENSHOTS / "library.png"), full_page=True)
+    page.close()
+
+
+def test_the_chat_fits_a_phone_screen(browser, app_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page.goto(app_url)
+    question = page.get_by_label("Your question")
+    expect(question).to_be_visible(timeout=30_000)
+    question.fill("Which projects support care-experienced parents?")
+    question.press("Enter")
+    expect(page.locator("#sources details.source-card").first).to_be_visible(timeout=60_000)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways on a phone ({width} px wide)"
+    settle(page)
+    page.screenshot(path=str(SCREENSHOTS / "phone.png"), full_page=True)
+    page.close()
