@@ -40,7 +40,7 @@ test: lint browser
 	$(BIN)/pytest -q
 
 bench: install
-	$(BIN)/promise-assistant bench
+	$(BIN)/promise-assistant bench --plot docs/scaling.png
 
 clean:
 	rm -rf $(VENV) vectorstore/* .mypy_cache .ruff_cache .pytest_cache

@@ -16,7 +16,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from assistant.grounding import NOT_COVERED, Grounding, SupportedSentence, split_sentences, subject_of
 from assistant.models import Answer, Briefing, Citation, Passage, ProjectMatch, SearchFilters, SearchResult
 from assistant.prompts import Prompts
-from assistant.retrieval import HybridRetriever, tokenize
+from assistant.retrieval import HybridRetriever, tokenize, validate_query
 from assistant.settings import Settings
 
 _PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|there)\b", re.IGNORECASE)
@@ -155,6 +155,7 @@ class Answerer:
         self, question: str, history: Sequence[dict[str, str]] = (), filters: SearchFilters | None = None
     ) -> Iterator[AnswerEvent]:
         started = time.perf_counter()
+        question = validate_query(question, self.settings)  # the cleaned question is the one answered
         standalone = self.standalone_question(question, history)
         results = self.retriever.search(standalone, k=self.settings.top_k, filters=filters)
         retrieved = time.perf_counter()
@@ -278,6 +279,7 @@ class Answerer:
 
     def find_projects(self, challenge: str, k: int = 5) -> list[ProjectMatch]:
         """Distinct organisations whose passages bear on the challenge, best first."""
+        challenge = validate_query(challenge, self.settings)
         results = self.retriever.search(challenge, k=max(k * 4, 12))
         if self.grounding.relevance(challenge, results) < self.settings.relevance_threshold:
             return []
@@ -305,7 +307,7 @@ class Answerer:
 
     def brief(self, topic: str) -> Briefing:
         """A headline and 3-6 cited key points from as many different projects as the notes support."""
-        subject = subject_of(topic)
+        subject = subject_of(validate_query(topic, self.settings))
         results = self.retriever.search(subject, k=18)
         if self.grounding.relevance(subject, results) < self.settings.relevance_threshold:
             return Briefing(topic, f"The notes don't cover {subject}", [], [], self.generator)

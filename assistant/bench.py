@@ -86,6 +86,8 @@ class BenchRow:
     index_load_s: float
     search_p50_ms: float
     search_p95_ms: float
+    answer_p50_ms: float  # extractive answers: retrieval, relevance gate, verification
+    answer_p95_ms: float
     store_bytes: int
     peak_rss_kib: int
 
@@ -257,6 +259,21 @@ def search_latencies_ms(retriever: HybridRetriever, queries: int, k: int) -> lis
     return latencies
 
 
+def answer_latencies_ms(retriever: HybridRetriever, settings: Settings, queries: int) -> list[float]:
+    """Full extractive answers, the generator that keeps up at every size (a local model adds seconds)."""
+    from assistant.answering import Answerer
+    from assistant.prompts import Prompts
+
+    answerer = Answerer(retriever, None, Prompts.load(), settings)
+    answerer.answer(BENCH_QUESTIONS[0])  # builds the grounding statistics once, as a running app has
+    latencies: list[float] = []
+    for question in islice(cycle(BENCH_QUESTIONS), queries):
+        started = time.perf_counter()
+        answerer.answer(question)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
 def directory_bytes(directory: Path) -> int:
     return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
 
@@ -282,6 +299,7 @@ def measure_scale(
         retriever = HybridRetriever(store, bench_settings)
         index_load_s = time.perf_counter() - started
         latencies = search_latencies_ms(retriever, queries, bench_settings.top_k)
+        answers = answer_latencies_ms(retriever, bench_settings, queries)
         store_bytes = directory_bytes(Path(directory))
     return BenchRow(
         scale=scale,
@@ -292,6 +310,8 @@ def measure_scale(
         index_load_s=index_load_s,
         search_p50_ms=percentile(latencies, 0.5),
         search_p95_ms=percentile(latencies, 0.95),
+        answer_p50_ms=percentile(answers, 0.5),
+        answer_p95_ms=percentile(answers, 0.95),
         store_bytes=store_bytes,
         peak_rss_kib=peak_rss_kib(),
     )
@@ -309,6 +329,8 @@ _COLUMNS: tuple[tuple[str, int, Callable[[BenchRow], str]], ...] = (
     ("index load s", 12, lambda row: f"{row.index_load_s:.2f}"),
     ("p50 ms", 7, lambda row: f"{row.search_p50_ms:.1f}"),
     ("p95 ms", 7, lambda row: f"{row.search_p95_ms:.1f}"),
+    ("answer p50", 10, lambda row: f"{row.answer_p50_ms:.1f}"),
+    ("answer p95", 10, lambda row: f"{row.answer_p95_ms:.1f}"),
     ("store MB", 8, lambda row: f"{row.store_bytes / 1e6:.1f}"),
     ("peak RSS MB", 11, lambda row: f"{row.peak_rss_kib * 1024 / 1e6:.0f}"),
 )
@@ -333,8 +355,43 @@ def verdict(rows: Sequence[BenchRow]) -> str:
     )
 
 
+def plot(rows: Sequence[BenchRow], path: Path) -> Path:
+    """Search and answer latency (p50 and p95) against corpus size, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on a server
+    import matplotlib.pyplot as plt
+
+    chunks = [row.chunks for row in rows]
+    figure, axes = plt.subplots(figsize=(7, 4.2), dpi=120)
+    for label, values, style in (
+        ("search p50", [row.search_p50_ms for row in rows], "o-"),
+        ("search p95", [row.search_p95_ms for row in rows], "o--"),
+        ("answer p50 (extractive)", [row.answer_p50_ms for row in rows], "s-"),
+        ("answer p95 (extractive)", [row.answer_p95_ms for row in rows], "s--"),
+    ):
+        axes.plot(chunks, values, style, label=label)
+    axes.axhline(TARGET_SEARCH_P50_MS, color="grey", linewidth=0.8, linestyle=":", label="search p50 target")
+    axes.set_xscale("log")
+    axes.set_xticks(chunks, [f"{row.scale}×\n{row.chunks:,} chunks" for row in rows])
+    axes.minorticks_off()
+    axes.set_ylabel("milliseconds")
+    axes.set_title("Promise Assistant: latency against corpus size (2 CPU cores)")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
 def run_bench(
-    settings: Settings, scales: Sequence[int] = (1, 100), queries: int = 50, out: TextIO | None = None
+    settings: Settings,
+    scales: Sequence[int] = (1, 10, 100),
+    queries: int = 50,
+    out: TextIO | None = None,
+    plot_path: Path | None = None,
 ) -> list[BenchRow]:
     out = out or sys.stdout  # read at call time, so a replaced stdout (a test's capture) is honoured
     if not scales or min(scales) < 1 or queries < 1:
@@ -351,6 +408,8 @@ def run_bench(
     rows = [measure_scale(seeds, scale, settings, embeddings, queries, out) for scale in scales]
     print(format_table(rows), file=out)
     print(verdict(rows), file=out, flush=True)
+    if plot_path is not None:
+        print(f"Plot: {plot(rows, plot_path)}", file=out, flush=True)
     return rows
 
 

@@ -282,7 +282,8 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.bench import run_answer_bench, run_bench
 
     if args.scales:
-        run_bench(settings, scales=tuple(int(scale) for scale in args.scales.split(",")), queries=args.queries)
+        scales = tuple(int(scale) for scale in args.scales.split(","))
+        run_bench(settings, scales=scales, queries=args.queries, plot_path=Path(args.plot) if args.plot else None)
     if args.answers:
         answerers = [_answerer(settings.model_copy(update={"llm": "extractive"}))]
         if settings.llm != "extractive":
@@ -348,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     brief.set_defaults(handler=cmd_brief)
 
     bench = commands.add_parser("bench", help="ingest and search speed on the seeds and a synthetic corpus")
-    bench.add_argument("--scales", default="1,100", help="corpus sizes as multiples of the seeds ('' for none)")
+    bench.add_argument("--scales", default="1,10,100", help="corpus sizes as multiples of the seeds ('' for none)")
+    bench.add_argument("--plot", help="write latency against corpus size to this PNG")
     bench.add_argument("--queries", type=int, default=50, help="searches timed per size")
     bench.add_argument("--answers", type=int, default=10, help="questions answered per generator (0: none)")
     bench.set_defaults(handler=cmd_bench)

@@ -24,6 +24,7 @@ _STOPWORDS = frozenset(
     ).split()
 )
 _WORD = re.compile(r"[a-z0-9]+")
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def _stem(word: str) -> str:
@@ -40,7 +41,9 @@ def tokenize(text: str) -> list[str]:
 
 
 def validate_query(query: str, settings: Settings) -> str:
-    cleaned = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", query).strip()
+    # Terminal colour codes and other control characters pasted with a question are not part of it.
+    cleaned = _ANSI_ESCAPE.sub(" ", query)
+    cleaned = re.sub(r"\s+", " ", re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", cleaned)).strip()
     if not cleaned:
         raise QueryError("The question is empty: type a few words about what you are looking for.")
     if len(cleaned) > settings.max_query_chars:
