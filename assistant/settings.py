@@ -17,7 +17,6 @@ class Settings(BaseSettings):
     # Where things live.
     store_dir: Path = PROJECT_ROOT / "vectorstore"
     seeds_dir: Path = PROJECT_ROOT / "seeds"
-    uploads_dir: Path | None = None  # documents added in the app; default: store_dir / "uploads"
     eval_cases: Path = PROJECT_ROOT / "tests" / "data" / "dev.jsonl"
     collection: str = "promise_notes"
 
@@ -79,4 +78,5 @@ class Settings(BaseSettings):
 
     @property
     def upload_dir(self) -> Path:
-        return self.uploads_dir or self.store_dir / "uploads"
+        """Documents added in the app: always inside the store's own directory."""
+        return self.store_dir / "uploads"

@@ -9,17 +9,23 @@ Chunks no manifest lists (left by a crash) are removed by the next ingest.
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+import re
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from assistant.errors import EmbeddingModelMismatch, StoreError
+from assistant.errors import EmbeddingModelMismatch, PromiseError, StoreError
 from assistant.models import ChunkMetadata, Passage
 from assistant.settings import Settings
 
 _MANIFEST_SUFFIX = "-manifest"
+_DATABASE = "chroma.sqlite3"
+_SEGMENT_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _MODEL_KEY = "embedding_model"
 # Chroma refuses records without a vector; manifest records are looked up by id, never by similarity.
 _PLACEHOLDER_VECTOR = [1.0]
@@ -57,6 +63,12 @@ def make_client(settings: Settings) -> Any:
         settings.store_dir.mkdir(parents=True, exist_ok=True)
         if not os.access(settings.store_dir, os.W_OK):
             raise StoreError(f"The store directory {settings.store_dir} is not writable.")
+        database = settings.store_dir / _DATABASE
+        if database.exists() and not _is_chroma_database(database):
+            raise StoreError(
+                f"{database} is not a readable Chroma store (damaged, or another program's database); "
+                "run 'promise-assistant ingest --rebuild' to replace it."
+            )
         return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
     except StoreError:
         raise
@@ -71,8 +83,32 @@ def make_client(settings: Settings) -> Any:
         ) from None
 
 
+def _is_chroma_database(database: Path) -> bool:
+    """A SQLite file holding Chroma's tables; checked read-only, so a foreign file is never altered."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as connection:
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error:
+        return False
+    return {"collections", "segments", "embeddings"} <= tables
+
+
 def _first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+
+
+@contextlib.contextmanager
+def _store_errors(action: str) -> Iterator[None]:
+    """Chroma's and SQLite's exceptions (a full disk, a damaged file) as one sentence for the user."""
+    try:
+        yield
+    except PromiseError:
+        raise
+    except Exception as error:
+        raise StoreError(
+            f"Cannot {action} the store ({_first_line(error)}); nothing was changed by the failed step. "
+            "If the store is damaged, run 'promise-assistant ingest --rebuild'."
+        ) from None
 
 
 class ChunkStore:
@@ -116,7 +152,8 @@ class ChunkStore:
     # --- manifest ---------------------------------------------------------------------------
 
     def manifest(self) -> dict[str, ManifestEntry]:
-        records = self._manifest.get(include=["documents"])
+        with _store_errors("read"):
+            records = self._manifest.get(include=["documents"])
         return {
             record_id: ManifestEntry.from_json(document)
             for record_id, document in zip(records["ids"], records["documents"] or [], strict=True)
@@ -124,15 +161,18 @@ class ChunkStore:
 
     def commit(self, entry: ManifestEntry) -> None:
         """Make ``entry``'s chunks the live version of its document, in one atomic write."""
-        self._manifest.upsert(ids=[entry.source], embeddings=[_PLACEHOLDER_VECTOR], documents=[entry.to_json()])
+        with _store_errors("write to"):
+            self._manifest.upsert(ids=[entry.source], embeddings=[_PLACEHOLDER_VECTOR], documents=[entry.to_json()])
 
     def forget(self, source: str) -> None:
-        self._manifest.delete(ids=[source])
+        with _store_errors("write to"):
+            self._manifest.delete(ids=[source])
 
     # --- chunks -----------------------------------------------------------------------------
 
     def all_ids(self) -> set[str]:
-        return set(self._collection.get(include=[])["ids"])
+        with _store_errors("read"):
+            return set(self._collection.get(include=[])["ids"])
 
     def add(
         self,
@@ -143,22 +183,25 @@ class ChunkStore:
     ) -> None:
         for first in range(0, len(ids), self.batch_size):
             last = first + self.batch_size
-            self._vectors.add_texts(
-                texts=list(texts[first:last]),
-                metadatas=[meta.to_store() for meta in metadatas[first:last]],
-                ids=list(ids[first:last]),
-            )
+            with _store_errors("write to"):
+                self._vectors.add_texts(
+                    texts=list(texts[first:last]),
+                    metadatas=[meta.to_store() for meta in metadatas[first:last]],
+                    ids=list(ids[first:last]),
+                )
             if on_batch:
                 on_batch(len(ids[first:last]))
 
     def delete(self, ids: Iterable[str]) -> None:
         batch = list(ids)
         for first in range(0, len(batch), 5000):
-            self._collection.delete(ids=batch[first : first + 5000])
+            with _store_errors("write to"):
+                self._collection.delete(ids=batch[first : first + 5000])
 
     def live_passages(self) -> list[Passage]:
         live = {chunk_id for entry in self.manifest().values() for chunk_id in entry.chunk_ids}
-        records = self._collection.get(include=["documents", "metadatas"])
+        with _store_errors("read"):
+            records = self._collection.get(include=["documents", "metadatas"])
         return [
             Passage(chunk_id=record_id, text=document, metadata=ChunkMetadata.from_store(dict(meta)))
             for record_id, document, meta in zip(
@@ -171,12 +214,13 @@ class ChunkStore:
         self, query_vector: list[float], n: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, float]]:
         """Chunk ids with cosine similarity, best first (stale chunks included; the caller filters)."""
-        count = self._collection.count()
-        if count == 0:
-            return []
-        result = self._collection.query(
-            query_embeddings=[query_vector], n_results=min(n, count), where=where, include=["distances"]
-        )
+        with _store_errors("search"):
+            count = self._collection.count()
+            if count == 0:
+                return []
+            result = self._collection.query(
+                query_embeddings=[query_vector], n_results=min(n, count), where=where, include=["distances"]
+            )
         return [
             (record_id, 1.0 - distance)
             for record_id, distance in zip(result["ids"][0], result["distances"][0], strict=True)
@@ -184,9 +228,29 @@ class ChunkStore:
 
 
 def open_store(settings: Settings, embeddings: Embeddings, rebuild: bool = False) -> ChunkStore:
-    client = make_client(settings)
+    try:
+        client = make_client(settings)
+    except StoreError:
+        if not rebuild or settings.chroma_host:
+            raise
+        # A store Chroma cannot even open (a damaged or foreign database): start a new one. Uploaded
+        # documents are kept; the rebuild's ingest reads them back in.
+        _clear_store_dir(settings)
+        client = make_client(settings)
     if rebuild:
         for name in (settings.collection, settings.collection + _MANIFEST_SUFFIX):
             with contextlib.suppress(Exception):
                 client.delete_collection(name)
     return ChunkStore(client, settings, embeddings)
+
+
+def _clear_store_dir(settings: Settings) -> None:
+    """Delete Chroma's own files only (its database and its segment folders), whatever else is there."""
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()  # Chroma keeps one client per path per process
+    for child in settings.store_dir.iterdir():
+        if child.name.startswith(_DATABASE) and child.is_file():
+            child.unlink()
+        elif child.is_dir() and not child.is_symlink() and _SEGMENT_DIR.fullmatch(child.name):
+            shutil.rmtree(child)

@@ -39,14 +39,11 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def app_url(real_settings: Settings, real_embeddings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_url(real_settings: Settings, real_embeddings) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    # The library writes uploads beside the store; this test only reads, but keeps the shared store clean anyway.
-    settings = real_settings.model_copy(
-        update={"llm": "extractive", "port": port, "uploads_dir": tmp_path_factory.mktemp("uploads")}
-    )
+    settings = real_settings.model_copy(update={"llm": "extractive", "port": port})  # this test only reads
     store = open_store(settings, real_embeddings)
     retriever = HybridRetriever(store, settings)
     demo = build_ui(Answerer(retriever, None, Prompts.load(), settings), Library(store, retriever, settings))

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answering import Answerer
+from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
@@ -126,7 +128,7 @@ def chroma_server(tmp_path: Path):
         server.wait(timeout=30)
 
 
-def test_ingest_into_and_search_a_real_chroma_server(chroma_server: int, tmp_path: Path):
+def test_ingest_into_and_answer_from_a_real_chroma_server(chroma_server: int, tmp_path: Path):
     settings = Settings(
         chroma_host="127.0.0.1",
         chroma_port=chroma_server,
@@ -141,4 +143,7 @@ def test_ingest_into_and_search_a_real_chroma_server(chroma_server: int, tmp_pat
     retriever = HybridRetriever(open_store(settings, embeddings), settings)
     results = retriever.search("Wee Breathers supervision programme", k=3)
     assert results[0].passage.metadata.organisation == "Scottish Attachment in Action"
+    answer = Answerer(retriever, None, Prompts.load(), settings).answer("What is Wee Breathers?")
+    assert answer.answered and "Wee Breathers" in answer.text
+    assert answer.citations[0].passage.metadata.organisation == "Scottish Attachment in Action"
     assert not (tmp_path / "unused").exists()  # everything went to the server
