@@ -43,4 +43,5 @@ bench: install
 	$(BIN)/promise-assistant bench --plot docs/scaling.png
 
 clean:
-	rm -rf $(VENV) vectorstore/* .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	find vectorstore -mindepth 1 -maxdepth 1 ! -name uploads -exec rm -rf {} +  # uploads are kept

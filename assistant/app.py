@@ -6,6 +6,7 @@ reaches the page (HTML components) or the chat (Markdown), so neither is ever re
 
 import csv
 import html
+import itertools
 import re
 import tempfile
 from collections.abc import Iterator
@@ -33,9 +34,11 @@ EXAMPLE_QUESTIONS = (
 )
 ALL = "All"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+UNEXPECTED = "Something went wrong ({kind}); please try again, and tell whoever runs this app if it persists."
 SUGGESTIONS = 3
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
-_CITATION_MARK = re.compile(r"\\\[(\d+)\\\]")
+_CITATION_MARK = re.compile(r"\\\[(\d+)\\\]")  # a citation [n] after escape_markdown
+_MARKER = re.compile(r"\s*\[\d+\]")  # a citation [n] in plain text
 
 CSS = """
 .gradio-container { max-width: 1200px !important; margin: auto; }
@@ -152,7 +155,7 @@ def project_cards_html(matches: list[ProjectMatch]) -> str:
     for number, match in enumerate(matches, start=1):
         who = " – ".join(html.escape(part) for part in (match.organisation, match.project) if part)
         when = f" · {html.escape(match.date)}" if match.date else ""
-        reason = re.sub(r"\s*\[\d+\]", "", match.why)
+        reason = _MARKER.sub("", match.why)
         why = html.escape(reason)
         contact = f'<p class="contact">Contact: {html.escape(match.contact)}</p>' if match.contact else ""
         passage = match.citations[0].passage.body
@@ -169,10 +172,10 @@ def project_cards_html(matches: list[ProjectMatch]) -> str:
 
 
 def briefing_html(briefing: Briefing) -> str:
-    points = "".join(f"<li>{html.escape(point)}</li>" for point in briefing.points)
-    sources = "".join(f"<li>{html.escape(citation.label())}</li>" for citation in briefing.citations)
     if not briefing.answered:
         return f'<div class="not-covered" role="status">{html.escape(briefing.headline)}.</div>'
+    points = "".join(f"<li>{html.escape(point)}</li>" for point in briefing.points)
+    sources = "".join(f"<li>{html.escape(citation.label())}</li>" for citation in briefing.citations)
     return (
         f'<div class="briefing-preview"><h2>{html.escape(briefing.headline)}</h2><h3>Key points</h3><ul>{points}</ul>'
         f"<h3>Sources</h3><ul>{sources}</ul></div>"
@@ -210,22 +213,22 @@ def check_binding(settings: Settings) -> list[tuple[str, str]] | None:
     return users or None
 
 
-class _Session:
-    """Files written for download in one app run (Gradio copies them to its own cache before serving)."""
+class _DownloadFiles:
+    """Files written for users to download, in one folder per app run, removed when the app exits
+    (Gradio copies each to its own cache before serving it)."""
 
     def __init__(self) -> None:
-        self.directory = Path(tempfile.mkdtemp(prefix="promise-assistant-"))
-        self.count = 0
+        self._directory = tempfile.TemporaryDirectory(prefix="promise-assistant-")
+        self._numbers = itertools.count(1)  # thread-safe: concurrent requests never share a name
 
     def path(self, stem: str, suffix: str) -> Path:
-        self.count += 1
         safe = re.sub(r"[^\w-]+", "-", stem.lower()).strip("-")[:50] or "answer"
-        return self.directory / f"{safe}-{self.count}{suffix}"
+        return Path(self._directory.name) / f"{safe}-{next(self._numbers)}{suffix}"
 
 
 def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
     settings = answerer.settings
-    files = _Session()
+    files = _DownloadFiles()
 
     def filter_choices() -> tuple[list[str], list[str]]:
         documents = library.documents()
@@ -258,26 +261,28 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
                     yield ([*chat, draft], gr.update(), history, "", *no_suggestions, gr.update(visible=False))
                 elif isinstance(answer_event, DoneEvent):
                     answer = answer_event.answer
-        except PromiseError as error:
-            message = {"role": "assistant", "content": f"> ⚠️ {escape_markdown(str(error))}"}
+        except Exception as error:  # the edge: every failure becomes one sentence in the chat
+            message = {"role": "assistant", "content": f"> ⚠️ {escape_markdown(_sentence(error))}"}
             yield ([*chat, message], gr.update(), history, question, *no_suggestions, gr.update(visible=False))
             return
         reply = {"role": "assistant", "content": answer_markdown_for_chat(answer, turn)}
         history = [*history, {"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
-        suggestions = [
-            gr.update(value=f"Tell me about {topic}", visible=True) if index < len(answer.suggestions)
-            else gr.update(visible=False)
-            for index, topic in enumerate(answer.suggestions[:SUGGESTIONS] + [""] * SUGGESTIONS)
-        ][:SUGGESTIONS]  # fmt: skip
+        topics = answer.suggestions[:SUGGESTIONS]
+        suggestions = [gr.update(value=f"Tell me about {topic}", visible=True) for topic in topics]
+        suggestions += [gr.update(visible=False)] * (SUGGESTIONS - len(topics))
         download = files.path(question, ".md")
-        download.write_text(answer_to_markdown(answer), encoding="utf-8")
+        try:
+            download.write_text(answer_to_markdown(answer), encoding="utf-8")
+            download_button = gr.update(value=str(download), visible=True)
+        except OSError:
+            download_button = gr.update(visible=False)  # the answer still shows; only its download is missing
         yield (
             [*chat, reply],
             source_cards_html(answerer, answer, turn),
             history,
             "",
             *suggestions,
-            gr.update(value=str(download), visible=True),
+            download_button,
         )
 
     def new_chat() -> tuple[Any, ...]:
@@ -289,32 +294,35 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
     def find(challenge: str) -> tuple[str, Any, str]:
         try:
             matches = answerer.find_projects(challenge, k=8)
-        except PromiseError as error:
-            return "", gr.update(visible=False), f"⚠️ {escape_markdown(str(error))}"
+        except Exception as error:
+            return "", gr.update(visible=False), f"⚠️ {escape_markdown(_sentence(error))}"
         rows = [
             [match.organisation, match.project or "", match.event, match.date or "",
-             re.sub(r"\s*\[\d+\]", "", match.why), match.contact or "", match.source]
+             _MARKER.sub("", match.why), match.contact or "", match.source]
             for match in matches
         ]  # fmt: skip
         if not rows:
             return "", gr.update(visible=False), "⚠️ The notes don't describe projects that tackled this."
-        path = files.path(challenge, ".csv")
-        with path.open("w", newline="", encoding="utf-8") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(FINDER_HEADERS)
-            writer.writerows(rows)
         found = f"{len(rows)} project{'s' if len(rows) > 1 else ''} found, best match first."
+        path = files.path(challenge, ".csv")
+        try:
+            with path.open("w", newline="", encoding="utf-8") as stream:
+                writer = csv.writer(stream)
+                writer.writerow(FINDER_HEADERS)
+                writer.writerows(rows)
+        except OSError:
+            return project_cards_html(matches), gr.update(visible=False), found
         return project_cards_html(matches), gr.update(value=str(path), visible=True), found
 
     def write_brief(topic: str) -> tuple[str, list[str]]:
         try:
             briefing = answerer.brief(topic)
-        except PromiseError as error:
-            return f'<div class="not-covered" role="status">{html.escape(str(error))}</div>', []
-        if not briefing.answered:
-            return briefing_html(briefing), []
-        stem = files.path(topic, "")
-        written = [write_briefing(briefing, stem.with_suffix(suffix)) for suffix in (".md", ".docx")]
+            if not briefing.answered:
+                return briefing_html(briefing), []
+            stem = files.path(topic, "")
+            written = [write_briefing(briefing, stem.with_suffix(suffix)) for suffix in (".md", ".docx")]
+        except Exception as error:
+            return f'<div class="not-covered" role="status">{html.escape(_sentence(error))}</div>', []
         return briefing_html(briefing), [str(path) for path in written]
 
     def library_updates() -> tuple[Any, ...]:
@@ -341,13 +349,9 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
                 progress((number + share) / len(paths), desc=step)
 
             try:
-                size = Path(path).stat().st_size
-                if size > settings.max_file_bytes:
-                    limit = settings.max_file_bytes / 1e6
-                    raise PromiseError(f"{name}: too large ({size / 1e6:.1f} MB; the limit is {limit:.1f} MB)")
                 lines.append("✅ " + escape_markdown(library.upload(name, Path(path).read_bytes(), report).message()))
-            except PromiseError as error:
-                lines.append(f"⚠️ {escape_markdown(str(error).rstrip('.'))}. Nothing else was changed.")
+            except Exception as error:  # one line per file; the other files still go in
+                lines.append(f"⚠️ {escape_markdown(_sentence(error).rstrip('.'))}. Nothing else was changed.")
         return ("\n\n".join(lines), *library_updates())
 
     def remove(source: str | None) -> tuple[Any, ...]:
@@ -355,8 +359,8 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
             return ("Choose a document to remove.", *library_updates())
         try:
             removed = library.remove(source)
-        except PromiseError as error:
-            return (f"⚠️ {escape_markdown(str(error))}", *library_updates())
+        except Exception as error:
+            return (f"⚠️ {escape_markdown(_sentence(error))}", *library_updates())
         return (f"Removed {escape_markdown(source)} ({removed} passages).", *library_updates())
 
     # --- layout ----------------------------------------------------------------------------
@@ -375,6 +379,7 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
                             buttons=["copy", "copy_all"],
                             feedback_options=None,
                             sanitize_html=True,
+                            latex_delimiters=[],  # "$$" in notes or questions is text, not a formula
                             placeholder="Ask about the projects, events and findings in the notes.",
                             examples=[{"text": question} for question in EXAMPLE_QUESTIONS],
                         )
@@ -415,7 +420,7 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
                     elem_id="challenge",
                 )
                 find_button = gr.Button("Find projects", variant="primary", elem_id="find-projects")
-                finder_status = gr.Markdown()
+                finder_status = gr.Markdown(latex_delimiters=[])
                 projects_cards = gr.HTML(elem_id="projects")
                 projects_csv = gr.DownloadButton("Download CSV", visible=False, elem_id="projects-csv")
             with gr.Tab("Briefing", id="brief"):
@@ -445,7 +450,7 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
                     elem_id="upload",
                 )
                 upload_button = gr.Button("Add to library", variant="primary", elem_id="add-documents")
-                library_status = gr.Markdown(elem_id="library-status")
+                library_status = gr.Markdown(elem_id="library-status", latex_delimiters=[])
                 with gr.Row():
                     remove_choice = gr.Dropdown(
                         [entry.source for entry in library.documents()],
@@ -481,6 +486,11 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
         demo.load(library_updates, None, library_outputs[1:], api_visibility="private")
     demo.queue(default_concurrency_limit=settings.concurrency)
     return demo
+
+
+def _sentence(error: Exception) -> str:
+    """A failure as the one sentence a user sees: the project's own message, or a generic one."""
+    return str(error) if isinstance(error, PromiseError) else UNEXPECTED.format(kind=type(error).__name__)
 
 
 def example_text(selected: gr.SelectData) -> str:

@@ -23,7 +23,7 @@ from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.pipeline import apply, prepare_upload, remove_document
 
 _UNSAFE = re.compile(r"[^\w.\-– ]+")
-_MAX_NAME_CHARS = 120
+_MAX_NAME_BYTES = 120
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,18 @@ class UploadOutcome:
 
 
 def safe_name(name: str) -> str:
-    """A file name safe to store: no directories, no control or shell characters, a supported type."""
+    """A file name safe to store: no directories, no control or shell characters, a supported type,
+    at most 120 bytes (file systems count bytes, and names may be written in any script)."""
     base = unicodedata.normalize("NFKC", name).replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = _UNSAFE.sub("_", base).strip(" .")
     stem, dot, suffix = cleaned.rpartition(".")
     suffix = f".{suffix.lower()}" if dot else ""
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(name, f"unsupported file type '{suffix or 'none'}' (use {', '.join(SUPPORTED_SUFFIXES)})")
-    stem = re.sub(r"[\s_]*_[\s_]*", "_", stem).strip(" ._-")[: _MAX_NAME_CHARS - len(suffix)]
+    stem = re.sub(r"[\s_]*_[\s_]*", "_", stem).strip(" ._-")
+    while len(stem.encode()) > _MAX_NAME_BYTES - len(suffix):
+        stem = stem[:-1]
+    stem = stem.rstrip(" ._-")
     if not stem:
         raise DocumentError(name, "the file name has no usable characters")
     return stem + suffix
@@ -79,27 +83,41 @@ class Library:
             progress(0.1, f"Reading {source}")
         document = prepare_upload(data, source, str(target), self.settings)
         with self._write_lock:
-            replaced = source in self.store.manifest()
+            existing = self.store.manifest().get(source)
+            if existing is not None and not self.is_upload(existing):
+                raise DocumentError(
+                    source, "a document of this name is already in the library from the notes folder; rename the file"
+                )
+            previous = target.read_bytes() if target.exists() else None
             directory.mkdir(parents=True, exist_ok=True)
             _write_atomically(target, data)
             if progress:
                 progress(0.3, f"Embedding {len(document.chunks)} passages")
-            apply(self.store, [document], progress=False)
-            self.retriever.refresh()
+            try:
+                apply(self.store, [document], progress=False)
+            except BaseException:
+                # The store still serves the previous version; the folder must hold that version too.
+                if previous is None:
+                    target.unlink(missing_ok=True)
+                else:
+                    _write_atomically(target, previous)
+                raise
+            finally:
+                self.retriever.refresh()
         if progress:
             progress(1.0, "Done")
-        return UploadOutcome(source, document.event, len(document.chunks), replaced)
+        return UploadOutcome(source, document.event, len(document.chunks), existing is not None)
 
     def remove(self, source: str) -> int:
         """Remove a document from the store, and its file when it was uploaded here."""
         with self._write_lock:
             entry = self.store.manifest().get(source)
-            removed = remove_document(self.store, source)
-            self.retriever.refresh()
-        if entry is not None:
-            path = Path(entry.path)
-            if path.parent == self.settings.upload_dir.resolve():
-                path.unlink(missing_ok=True)
+            try:
+                removed = remove_document(self.store, source)
+            finally:
+                self.retriever.refresh()
+            if entry is not None and self.is_upload(entry):
+                Path(entry.path).unlink(missing_ok=True)
         return removed
 
     def is_upload(self, entry: ManifestEntry) -> bool:

@@ -107,7 +107,7 @@ class HybridRetriever:
         kept_words: list[set[str]] = []
         for position in ordered:
             passage = index.passages[position]
-            words = set(tokenize(passage.body))
+            words = index.body_words(position)
             if passage.metadata.unit_id in kept_units or any(
                 _jaccard(words, other) >= self._settings.near_duplicate_jaccard for other in kept_words
             ):
@@ -133,7 +133,8 @@ class HybridRetriever:
         wanted = self._settings.candidates
         fetch = wanted if allowed is None else min(len(index.by_id), wanted * 8)
         ranked: dict[int, float] = {}
-        for chunk_id, similarity in self.store.dense_search(vector, fetch + 10, _chroma_where(filters)):
+        limit = min(fetch + 10, len(index.by_id))  # live chunks never outnumber the stored ones
+        for chunk_id, similarity in self.store.dense_search(vector, limit, _chroma_where(filters)):
             position = index.by_id.get(chunk_id)  # None for chunks no manifest lists
             if position is not None and (allowed is None or position in allowed):
                 ranked[position] = similarity
@@ -152,13 +153,14 @@ class _Index:
     def __init__(self, passages: list[Passage], k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25) -> None:
         self.passages = passages
         self.by_id = {passage.chunk_id: position for position, passage in enumerate(passages)}
+        self._body_words: dict[int, set[str]] = {}
         corpus = [tokenize(passage.text) for passage in passages]
         self.idf: dict[str, float] = dict(BM25Okapi(corpus, k1=k1, b=b, epsilon=epsilon).idf) if corpus else {}
         self.columns = {word: column for column, word in enumerate(self.idf)}
         rows: list[int] = []
         columns: list[int] = []
         weights: list[float] = []
-        average_length = sum(len(tokens) for tokens in corpus) / len(corpus) if corpus else 1.0
+        average_length = (sum(len(tokens) for tokens in corpus) / len(corpus) if corpus else 0.0) or 1.0
         for row, tokens in enumerate(corpus):
             norm = k1 * (1 - b + b * len(tokens) / average_length)
             for word, count in Counter(tokens).items():
@@ -166,6 +168,13 @@ class _Index:
                 columns.append(self.columns[word])
                 weights.append(self.idf[word] * count * (k1 + 1) / (count + norm))
         self.weights = csc_matrix((weights, (rows, columns)), shape=(len(corpus), len(self.columns)))
+
+    def body_words(self, position: int) -> set[str]:
+        """A passage's words, for near-duplicate checks; computed once (a lost race only recomputes)."""
+        words = self._body_words.get(position)
+        if words is None:
+            words = self._body_words[position] = set(tokenize(self.passages[position].body))
+        return words
 
     def bm25_ranking(self, tokens: list[str], allowed: set[int] | None, limit: int) -> list[int]:
         """Passages by BM25 score for the query words (repeats count, as in Okapi BM25), best first."""

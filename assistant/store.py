@@ -115,8 +115,6 @@ class ChunkStore:
     """Chunks with their embeddings in one Chroma collection, and the manifest in another."""
 
     def __init__(self, client: Any, settings: Settings, embeddings: Embeddings) -> None:
-        from langchain_chroma import Chroma
-
         self._client = client
         self.embedding_model = settings.embedding_model
         self.batch_size = settings.embedding_batch_size
@@ -142,12 +140,6 @@ class ChunkStore:
                 "re-ingest with 'promise-assistant ingest --rebuild' to rebuild it with the new model."
             )
         self._collection = collection
-        self._vectors = Chroma(
-            client=client,
-            collection_name=self._name,
-            embedding_function=embeddings,
-            create_collection_if_not_exists=False,
-        )
 
     # --- manifest ---------------------------------------------------------------------------
 
@@ -183,11 +175,14 @@ class ChunkStore:
     ) -> None:
         for first in range(0, len(ids), self.batch_size):
             last = first + self.batch_size
+            batch = list(texts[first:last])
+            vectors = self.embeddings.embed_documents(batch)  # an embedder's failure is its own, not the store's
             with _store_errors("write to"):
-                self._vectors.add_texts(
-                    texts=list(texts[first:last]),
-                    metadatas=[meta.to_store() for meta in metadatas[first:last]],
+                self._collection.add(
                     ids=list(ids[first:last]),
+                    embeddings=vectors,
+                    documents=batch,
+                    metadatas=[meta.to_store() for meta in metadatas[first:last]],
                 )
             if on_batch:
                 on_batch(len(ids[first:last]))
@@ -213,13 +208,16 @@ class ChunkStore:
     def dense_search(
         self, query_vector: list[float], n: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, float]]:
-        """Chunk ids with cosine similarity, best first (stale chunks included; the caller filters)."""
+        """Chunk ids with cosine similarity, best first (stale chunks included; the caller filters).
+
+        ``n`` must not exceed the number of stored chunks: the caller knows the live ones, which never
+        outnumber them, and counting the collection on every query costs time that grows with it.
+        """
+        if n < 1:
+            return []
         with _store_errors("search"):
-            count = self._collection.count()
-            if count == 0:
-                return []
             result = self._collection.query(
-                query_embeddings=[query_vector], n_results=min(n, count), where=where, include=["distances"]
+                query_embeddings=[query_vector], n_results=n, where=where, include=["distances"]
             )
         return [
             (record_id, 1.0 - distance)

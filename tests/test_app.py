@@ -149,15 +149,27 @@ def test_an_upload_is_searchable_straight_after(app: tuple[Client, Library, Sett
         encoding="utf-8",
     )
     status, documents, *_ = client.predict([handle_file(str(notes))], api_name="/upload")
-    assert status.startswith("✅") and "Harbour Lights notes.md" in plain(status)
-    assert any(row[0] == "Harbour Lights notes.md" and row[4] == "uploaded" for row in documents["data"])
-    assert (settings.upload_dir / "Harbour Lights notes.md").is_file()
-    answer, sources = ask(client, "What does Kelpie Mentoring do?")
-    assert "volunteer sailors" in answer and "Harbour Lights notes.md" in sources
-
-    status, documents, *_ = client.predict("Harbour Lights notes.md", api_name="/remove")
+    try:
+        assert status.startswith("✅") and "Harbour Lights notes.md" in plain(status)
+        assert any(row[0] == "Harbour Lights notes.md" and row[4] == "uploaded" for row in documents["data"])
+        assert (settings.upload_dir / "Harbour Lights notes.md").is_file()
+        answer, sources = ask(client, "What does Kelpie Mentoring do?")
+        assert "volunteer sailors" in answer and "Harbour Lights notes.md" in sources
+    finally:
+        status, documents, *_ = client.predict("Harbour Lights notes.md", api_name="/remove")
     assert status.startswith("Removed") and not (settings.upload_dir / "Harbour Lights notes.md").exists()
     assert "volunteer sailors" not in ask(client, "What does Kelpie Mentoring do?")[0]
+
+
+def test_an_upload_may_not_take_over_a_document_from_the_notes_folder(
+    app: tuple[Client, Library, Settings],
+) -> None:
+    _, library, _ = app
+    seed = next(entry for entry in library.documents() if not library.is_upload(entry))
+    before = {entry.source: entry.chunk_ids for entry in library.documents()}
+    with pytest.raises(DocumentError, match="already in the library"):
+        library.upload(seed.source, b"Replacement notes about something else entirely, written by someone.")
+    assert {entry.source: entry.chunk_ids for entry in library.documents()} == before
 
 
 @pytest.mark.parametrize(

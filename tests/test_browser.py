@@ -6,7 +6,6 @@ which the README shows.
 """
 
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import open_store
+from tests.test_app import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
@@ -40,9 +40,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def app_url(real_settings: Settings, real_embeddings) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     settings = real_settings.model_copy(update={"llm": "extractive", "port": port})  # this test only reads
     store = open_store(settings, real_embeddings)
     retriever = HybridRetriever(store, settings)

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,15 +22,10 @@ from assistant.settings import Settings
 from assistant.store import open_store
 from ingest.pipeline import apply, ingest_paths, prepare_text
 from tests.conftest import SEEDS, HashingEmbeddings
+from tests.test_app import free_port
 from tests.test_crash_and_server import ASSISTANT, _env, _grown_notes
 
 BIG_NOTES = _grown_notes("# Harbour Network Meeting\n\nNotes of the harbour network.", 300)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def fake_settings_for(store_dir: Path) -> Settings:
@@ -218,3 +212,5 @@ def test_kill_9_during_chats_and_an_upload_leaves_the_previous_content_served(
     assert done.returncode == 0, done.stderr
     after = sources_in_a_fresh_process(env)
     assert {k: v for k, v in after.items() if k != big.name} == before and after[big.name] > 100
+    logged = log.read_text(errors="replace")
+    assert "young people into work" not in logged and "Wee Breathers" not in logged  # no questions in logs
