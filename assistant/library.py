@@ -19,7 +19,7 @@ from assistant.errors import DocumentError
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import ChunkStore, ManifestEntry
-from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.loaders import SUPPORTED_SUFFIXES, check_size
 from ingest.pipeline import apply, prepare_upload, remove_document
 
 _UNSAFE = re.compile(r"[^\w.\-– ]+")
@@ -72,9 +72,7 @@ class Library:
     def upload(self, name: str, data: bytes, progress: Callable[[float, str], None] | None = None) -> UploadOutcome:
         """Check, store and ingest one uploaded file; a bad file raises DocumentError and changes nothing."""
         source = safe_name(name)
-        if len(data) > self.settings.max_file_bytes:
-            limit = self.settings.max_file_bytes / 1e6
-            raise DocumentError(source, f"too large ({len(data) / 1e6:.1f} MB; the limit is {limit:.1f} MB)")
+        check_size(source, len(data), self.settings.max_file_bytes)
         directory = self.settings.upload_dir.resolve()
         target = directory / source
         if target.parent != directory:  # safe_name makes this impossible; checked because it must never happen

@@ -33,13 +33,18 @@ def load_text(path: Path, max_bytes: int) -> str:
         raise DocumentError(str(path), "no such file") from None
     except OSError as error:
         raise DocumentError(str(path), f"cannot read it ({error.strerror})") from None
-    if size > max_bytes:
-        raise DocumentError(str(path), f"too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB)")
+    check_size(str(path), size, max_bytes)
     try:
         data = path.read_bytes()
     except OSError as error:
         raise DocumentError(str(path), f"cannot read it ({error.strerror})") from None
     return text_from_bytes(data, suffix, str(path))
+
+
+def check_size(name: str, size: int, max_bytes: int) -> None:
+    """Refuse a file over the size limit, before its bytes are read or parsed."""
+    if size > max_bytes:
+        raise DocumentError(name, f"too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB)")
 
 
 def text_from_bytes(data: bytes, suffix: str, name: str) -> str:
