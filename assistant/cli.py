@@ -2,6 +2,8 @@
 
 import argparse
 import json
+import logging
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -10,15 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.embeddings import make_embeddings
-from assistant.errors import PromiseError
-from assistant.models import Answer, SearchFilters, SearchResult
+from assistant.errors import ConfigError, PromiseError
+from assistant.models import SearchFilters, SearchResult
 from assistant.retrieval import HybridRetriever
-from assistant.settings import Settings
+from assistant.settings import Settings, load_settings
 from assistant.store import ChunkStore, open_store
 
 if TYPE_CHECKING:
     from assistant.answering import Answerer
-    from assistant.evaluation import EvalCase
 
 
 def _store(settings: Settings, rebuild: bool = False) -> ChunkStore:
@@ -128,22 +129,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     for row in rows:
         print(row.row() + (f"  misses: {', '.join(row.misses)}" if row.misses else ""))
     if not args.retrieval_only:
-        from assistant.evaluation import score_answers
+        from assistant.evaluation import respond, score_answers, score_finder
 
         answerer = _answerer(settings)
-
-        def respond(case: "EvalCase") -> "Answer":
-            if case.kind == "briefing":
-                started = time.perf_counter()
-                briefing = answerer.brief(case.question)
-                text = " ".join(briefing.points) if briefing.answered else briefing.headline
-                elapsed = (time.perf_counter() - started) * 1000
-                return Answer(case.question, case.question, text, briefing.answered, briefing.citations,
-                              {"total_ms": elapsed}, briefing.generator, [])  # fmt: skip
-            return answerer.answer(case.question, list(case.history))
-
-        scores = score_answers(answerer.generator, cases, respond)
+        scores = score_answers(answerer.generator, cases, lambda case: respond(answerer, case))
         print(scores.row() + (f"  short: {', '.join(scores.failures)}" if scores.failures else ""))
+        finder = score_finder(cases, answerer.find_projects)
+        print(finder.row() + (f"  misses: {', '.join(finder.misses)}" if finder.misses else ""))
     return 0
 
 
@@ -170,6 +162,8 @@ def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
                 elif isinstance(event, DoneEvent):
                     answer = event.answer
                     print("\n" if answer.answered else f"\n{answer.text}\n")
+                    if answer.notice:
+                        print(f"({answer.notice})")
                     for citation in answer.citations:
                         print(f"  {citation.label()}")
                     history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
@@ -188,6 +182,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         update={key: value for key, value in (("host", args.host), ("port", args.port)) if value is not None}
     )
     check_binding(settings)  # before loading any model: a refused start should be quick
+    # SIGTERM ends the app as Ctrl-C does, through the exit handlers that stop a local model server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     answerer = _answerer(settings)
     library = Library(answerer.retriever.store, answerer.retriever, settings)
     print(f"{len(library.documents())} documents, {len(answerer.retriever)} passages; answers by {answerer.generator}.")
@@ -196,17 +192,68 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    """Who may sign in to the app: add (or re-add, to change a password or role), remove, list."""
+    from assistant.auth import User, check_name, check_password, hash_password, read_auth_file, write_auth_file
+
+    path = Path(args.file) if args.file else settings.auth_file
+    if path is None:
+        raise ConfigError("Say which auth file to change: set PROMISE_AUTH_FILE, or pass --file.")
+    users = read_auth_file(path) if path.exists() else {}
+    if args.action == "list":
+        for user in sorted(users.values(), key=lambda user: user.name):
+            print(f"{user.name}\t{user.role}")
+        return 0
+    name = check_name(args.name)
+    if args.action == "remove":
+        if users.pop(name, None) is None:
+            raise ConfigError(f"{name} is not a user in {path}.")
+        write_auth_file(path, users.values())
+        print(f"Removed {name} from {path}; restart the app for it to take effect.")
+        return 0
+    replaced = name in users
+    users[name] = User(name, args.role, hash_password(check_password(_new_password(name))))
+    write_auth_file(path, users.values())
+    verb = "Updated" if replaced else "Added"
+    print(f"{verb} {name} ({args.role}) in {path}; restart the app for it to take effect.")
+    return 0
+
+
+def _new_password(name: str) -> str:
+    """Typed twice at a terminal (never echoed), or the first line of stdin from a script."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    password = getpass.getpass(f"Password for {name}: ")
+    if getpass.getpass("The same again: ") != password:
+        raise ConfigError("The two passwords differ; nothing was changed.")
+    return password
+
+
 def _answerer(settings: Settings) -> "Answerer":
     from assistant.answering import Answerer
     from assistant.llm import make_llm
     from assistant.prompts import Prompts
 
-    retriever = HybridRetriever(_store(settings), settings)
-    retriever.warm_up()
-    generator = make_llm(settings)
+    generator = make_llm(settings)  # first: a generator setting that is wrong fails before any model loads
     if generator.notice:
         print(generator.notice, file=sys.stderr)
-    return Answerer(retriever, generator.llm, Prompts.load(), settings, generator.name)
+    retriever = HybridRetriever(_store(settings), settings)
+    retriever.warm_up()
+    prompts = Prompts.load(settings.prompts_dir)
+    return Answerer(retriever, generator.llm, prompts, settings, generator.name, generator.restart)
+
+
+def _log_failures(settings: Settings) -> None:
+    """Failures the user sees as one sentence are kept, with their tracebacks, in the log file."""
+    try:
+        settings.log_path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(settings.log_path, encoding="utf-8", delay=True)
+    except OSError:
+        handler = logging.StreamHandler()  # a read-only place still gets its failures, on stderr
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("assistant").handlers[:] = [handler]  # one per process, however often main() runs
 
 
 def _read_history(path: str | None) -> list[dict[str, str]]:
@@ -241,6 +288,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             print(event.text, end=" ", flush=True)
         elif isinstance(event, DoneEvent):
             answer = event.answer
+            if answer.notice:
+                print(answer.notice, file=sys.stderr)
             if args.stream:
                 print("\n" if answer.answered else f"\n{answer.text}\n")
             else:
@@ -356,19 +405,30 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(handler=cmd_bench)
 
     serve = commands.add_parser("serve", help="the web app (make run starts it)")
-    serve.add_argument("--host", help="address to bind (default 127.0.0.1; any other needs PROMISE_AUTH)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1; any other needs users, see 'users add')")
     serve.add_argument("--port", type=int, help="port (default 7860)")
     serve.set_defaults(handler=cmd_serve)
 
     repl = commands.add_parser("repl", help="an interactive question loop in the terminal")
     repl.set_defaults(handler=cmd_repl)
+
+    users = commands.add_parser("users", help="who may sign in to the app (PROMISE_AUTH_FILE)")
+    users.add_argument("--file", help="the auth file (default: PROMISE_AUTH_FILE)")
+    user_actions = users.add_subparsers(dest="action", required=True)
+    add_user = user_actions.add_parser("add", help="add a user, or change one's password or role (password on stdin)")
+    add_user.add_argument("name")
+    add_user.add_argument("--role", choices=["reader", "editor"], required=True, help="editors also upload and remove")
+    user_actions.add_parser("remove", help="take a user out").add_argument("name")
+    user_actions.add_parser("list", help="the users and their roles")
+    users.set_defaults(handler=cmd_users)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = Settings()
+        settings = load_settings()
+        _log_failures(settings)
         return int(args.handler(args, settings))
     except PromiseError as error:
         print(f"promise-assistant: {error}", file=sys.stderr)

@@ -2,8 +2,11 @@
 
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import ConfigError
@@ -52,6 +55,81 @@ class LazyEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self._loaded().embed_query(text)
+
+    def embed_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[list[list[float]], list[list[list[float]]]]:
+        """Each text's vector and one vector per character span of it, from a single forward pass.
+
+        The text's vector is the model's own (mean of its token embeddings, normalised); a span's
+        is the mean of the token embeddings inside it, normalised. Spans the model truncated away
+        are embedded on their own. Sentence vectors this way cost almost nothing beyond the chunk's.
+        """
+        model: Any = self._loaded()._client  # type: ignore[attr-defined]  # the SentenceTransformer
+        flat = [text.replace("\n", " ") for text in texts]  # as embed_documents sends them
+        tokens = model.tokenizer(flat, truncation=True, max_length=model.max_seq_length, return_offsets_mapping=True)
+        token_vectors = model.encode(
+            flat, output_value="token_embeddings", batch_size=self._batch_size, convert_to_numpy=False
+        )
+        vectors: list[list[float]] = []
+        span_vectors: list[list[list[float]]] = []
+        missing: list[tuple[int, int, str]] = []
+        for number, (embedded, offsets) in enumerate(zip(token_vectors, tokens["offset_mapping"], strict=True)):
+            matrix = embedded.float().numpy()
+            vectors.append(_normalised(matrix.mean(axis=0)))
+            starts = np.array([start for start, end in offsets])
+            ends = np.array([end for start, end in offsets])
+            real = ends > starts  # special tokens have empty offsets
+            row: list[list[float]] = []
+            for span_number, (start, end) in enumerate(spans[number]):
+                inside = real & (starts < end) & (ends > start)
+                if inside.any():
+                    row.append(_normalised(matrix[inside].mean(axis=0)))
+                else:
+                    row.append([])
+                    missing.append((number, span_number, flat[number][start:end]))
+            span_vectors.append(row)
+        if missing:
+            for (number, span_number, _), vector in zip(
+                missing, self.embed_documents([text for _, _, text in missing]), strict=True
+            ):
+                span_vectors[number][span_number] = vector
+        return vectors, span_vectors
+
+
+def vocabulary(embeddings: Embeddings) -> frozenset[str]:
+    """The whole words the embedder's tokenizer knows (empty for an embedder without one).
+
+    It tells a real word the notes never use ("allowance") from shorthand ("any1", "smth", "ppl").
+    """
+    if not isinstance(embeddings, LazyEmbeddings):
+        return frozenset()
+    model: Any = embeddings._loaded()._client  # type: ignore[attr-defined]
+    return frozenset(word for word in model.tokenizer.get_vocab() if word.isalpha())
+
+
+@runtime_checkable
+class SpanEmbedder(Protocol):
+    def embed_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[list[list[float]], list[list[list[float]]]]: ...
+
+
+def embed_with_spans(
+    embeddings: Embeddings, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+) -> tuple[list[list[float]], list[list[list[float]]]]:
+    """Vectors of texts and of spans of them: in one pass where the embedder can, else span by span."""
+    if isinstance(embeddings, SpanEmbedder):
+        return embeddings.embed_with_spans(texts, spans)
+    vectors = embeddings.embed_documents(list(texts))
+    pieces = [text[start:end] for text, row in zip(texts, spans, strict=True) for start, end in row]
+    flat = iter(embeddings.embed_documents(pieces) if pieces else [])
+    return vectors, [[next(flat) for _ in row] for row in spans]
+
+
+def _normalised(vector: Any) -> list[float]:
+    norm = float(np.linalg.norm(vector)) or 1.0
+    return [float(value) for value in vector / norm]
 
 
 def make_embeddings(settings: Settings) -> Embeddings:

@@ -28,3 +28,11 @@ class DocumentError(PromiseError):
 
 class QueryError(PromiseError):
     """A question or search the assistant will not run, such as an empty one."""
+
+
+class GeneratorUnavailable(PromiseError):
+    """The configured generator cannot be started; the caller falls back to extractive answers."""
+
+
+class GeneratorFailed(PromiseError):
+    """A request to a running generator failed, after one restart of a local server; answers go extractive."""

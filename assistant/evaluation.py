@@ -1,4 +1,5 @@
-"""Retrieval quality on a set of cases: hit@k and MRR@k, for this project and for a textbook baseline."""
+"""Quality on a set of cases: retrieval (hit@k, MRR@k, against a textbook baseline), answers (refusals,
+near misses, fact recall, facts in the retrieved passages, citations, latency) and the project finder."""
 
 import json
 import math
@@ -14,7 +15,17 @@ from langchain_core.embeddings import Embeddings
 from assistant.errors import ConfigError
 
 if TYPE_CHECKING:
-    from assistant.models import Answer
+    from assistant.answering import Answerer
+    from assistant.models import Answer, ProjectMatch
+
+# An answer that says the asked detail is not in the notes ("The notes don't give the date asked for.").
+_SAYS_ABSENT = re.compile(
+    r"\bnotes (?:don't|do not|doesn't|does not) (?:give|say|mention|state|include)|\bnotes give no\b|"
+    r"\bnot (?:given|stated|mentioned) in the notes\b",
+    re.IGNORECASE,
+)
+# Finder cases are scored on challenge descriptions of this many words or more (the issue's threshold).
+FINDER_MIN_WORDS = 25
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,7 @@ class EvalCase:
     facts: tuple[tuple[str, ...], ...]
     refuse: bool
     history: tuple[dict[str, str], ...] = ()
+    near_miss: bool = False  # the topic is in the notes, the asked detail is not: say so
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,7 @@ def load_cases(path: Path) -> list[EvalCase]:
                     facts=tuple(tuple(group) for group in raw.get("facts", [])),
                     refuse=bool(raw.get("refuse", False)),
                     history=tuple(raw.get("history", [])),
+                    near_miss=bool(raw.get("near_miss", False)),
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError) as error:
@@ -144,23 +157,72 @@ class TextbookBaseline:
         ]
 
 
+@dataclass(frozen=True)
+class Response:
+    """What one case got: the answer shown, and the passages retrieved for it (for fact@k)."""
+
+    answer: "Answer"
+    retrieved: list[str]
+
+
+def respond(answerer: "Answerer", case: EvalCase) -> Response:
+    """The answer to a case as a user gets it: a briefing for briefing cases, else the chat answer."""
+    import time
+
+    from assistant.answering import DoneEvent, SourcesEvent
+    from assistant.models import Answer
+
+    if case.kind == "briefing":
+        started = time.perf_counter()
+        briefing = answerer.brief(case.question)
+        text = " ".join(briefing.points) if briefing.answered else briefing.headline
+        elapsed = (time.perf_counter() - started) * 1000
+        answer = Answer(case.question, case.question, text, briefing.answered, briefing.citations,
+                        {"total_ms": elapsed}, briefing.generator, [])  # fmt: skip
+        return Response(answer, [citation.passage.text for citation in briefing.citations])
+    retrieved: list[str] = []
+    final = None
+    for event in answerer.stream(case.question, list(case.history)):
+        if isinstance(event, SourcesEvent):
+            retrieved = [result.passage.text for result in event.results]
+        elif isinstance(event, DoneEvent):
+            final = event.answer
+    assert final is not None
+    return Response(final, retrieved)
+
+
+def _recall(facts: Sequence[Sequence[str]], text: str) -> float:
+    """Share of fact groups with one of their wordings in ``text`` (case-insensitive)."""
+    lowered = text.lower().replace("’", "'")
+    return sum(any(f.lower().replace("’", "'") in lowered for f in group) for group in facts) / len(facts)
+
+
 @dataclass
 class AnswerScores:
     generator: str
-    refusal_accuracy: float
+    cases: int
+    false_refusals: int  # answerable cases (near misses included) refused
+    answerable: int
+    off_corpus_refused: float  # share of off-corpus cases refused
+    off_corpus: int
+    near_miss_says_absent: float  # share of near-miss cases answered with a sentence saying the detail is absent
+    near_misses: int
     fact_recall: float
+    fact_at_k: float  # facts present in the passages retrieved
     citation_validity: float
     citation_support: float
     median_ms: float
     p95_ms: float
-    cases: int
     failures: list[str] = field(default_factory=list)
 
     def row(self) -> str:
         return (
-            f"{self.generator:<28} refusal={self.refusal_accuracy:.3f}  facts={self.fact_recall:.3f}  "
-            f"validity={self.citation_validity:.3f}  support={self.citation_support:.3f}  "
-            f"median={self.median_ms / 1000:.2f}s  p95={self.p95_ms / 1000:.2f}s  cases={self.cases}"
+            f"{self.generator:<12} false refusals={self.false_refusals}/{self.answerable}  "
+            f"off-corpus refused={self.off_corpus_refused:.3f} (of {self.off_corpus})  "
+            f"near-miss says absent={self.near_miss_says_absent:.3f} (of {self.near_misses})  "
+            f"facts={self.fact_recall:.3f}  fact@5={self.fact_at_k:.3f}  validity={self.citation_validity:.3f}  "
+            f"support={self.citation_support:.3f}  median={self.median_ms:.0f} ms  p95={self.p95_ms:.0f} ms  "
+            f"cases={self.cases}"
         )
 
 
@@ -171,40 +233,90 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
 
 
-def score_answers(generator: str, cases: Sequence[EvalCase], respond: Callable[[EvalCase], "Answer"]) -> AnswerScores:
-    """Refusal accuracy, fact recall, citation validity and support, and latency of ``respond``."""
-    refusals = validity = 0
+def score_answers(generator: str, cases: Sequence[EvalCase], answer: Callable[[EvalCase], Response]) -> AnswerScores:
+    """Refusals, near misses, fact recall and fact@k, citation validity and support, and latency."""
+    false_refusals = validity = refused_off = absent = 0
     recalls: list[float] = []
+    present: list[float] = []
     supported: list[float] = []
     latencies: list[float] = []
     failures: list[str] = []
     for case in cases:
-        answer = respond(case)
-        latencies.append(answer.timings.get("total_ms", 0.0))
-        refusals += answer.answered != case.refuse
-        shown = {citation.n for citation in answer.citations}
-        markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
-        validity += markers <= shown
-        text = answer.text.lower()
+        response = answer(case)
+        shown = response.answer
+        latencies.append(shown.timings.get("total_ms", 0.0))
+        markers = {int(n) for n in re.findall(r"\[(\d+)\]", shown.text)}
+        validity += markers <= {citation.n for citation in shown.citations}
+        failed = False
+        if case.refuse:
+            refused_off += not shown.answered
+            failed = shown.answered
+        else:
+            false_refusals += not shown.answered
+            failed = not shown.answered
+        if case.near_miss:
+            says = shown.answered and bool(_SAYS_ABSENT.search(shown.text))
+            absent += says
+            failed = failed or not says
         if case.facts and not case.refuse:
-            recalls.append(sum(any(f.lower() in text for f in group) for group in case.facts) / len(case.facts))
-        if answer.answered and not case.refuse and case.sources:
+            recalls.append(_recall(case.facts, shown.text))
+            present.append(_recall(case.facts, "\n".join(response.retrieved)))
+            failed = failed or recalls[-1] < 1.0
+        if shown.answered and not case.refuse and case.sources:
             hits = [
                 is_relevant(case, hit_from_metadata(c.passage.metadata.source, c.passage.text, {}))
-                for c in answer.citations
+                for c in shown.citations
             ]
             supported.append(1.0 if any(hits) else 0.0)
-        if answer.answered == case.refuse or (recalls and case.facts and recalls[-1] < 1.0):
+        if failed:
             failures.append(case.id)
-    count = len(cases) or 1
+    off_corpus = sum(case.refuse for case in cases)
+    near_misses = sum(case.near_miss for case in cases)
     return AnswerScores(
         generator=generator,
-        refusal_accuracy=refusals / count,
+        cases=len(cases),
+        false_refusals=false_refusals,
+        answerable=len(cases) - off_corpus,
+        off_corpus_refused=refused_off / off_corpus if off_corpus else 1.0,
+        off_corpus=off_corpus,
+        near_miss_says_absent=absent / near_misses if near_misses else 1.0,
+        near_misses=near_misses,
         fact_recall=statistics.mean(recalls) if recalls else 1.0,
-        citation_validity=validity / count,
+        fact_at_k=statistics.mean(present) if present else 1.0,
+        citation_validity=validity / (len(cases) or 1),
         citation_support=statistics.mean(supported) if supported else 1.0,
         median_ms=statistics.median(latencies) if latencies else 0.0,
         p95_ms=percentile(latencies, 0.95),
-        cases=len(cases),
         failures=failures,
     )
+
+
+@dataclass
+class FinderScores:
+    hit_at_k: float
+    cases: int
+    k: int
+    misses: list[str] = field(default_factory=list)
+
+    def row(self) -> str:
+        return f"finder       hit@{self.k}={self.hit_at_k:.3f} on {self.cases} challenges of {FINDER_MIN_WORDS}+ words"
+
+
+def score_finder(
+    cases: Sequence[EvalCase], find: Callable[[str, int], list["ProjectMatch"]], k: int = 5
+) -> FinderScores:
+    """A finder case is a hit when one of the first k cards (its names, reason and passage) gives a fact."""
+    judged = [c for c in cases if c.kind == "finder" and c.facts and len(c.question.split()) >= FINDER_MIN_WORDS]
+    scores = FinderScores(0.0, len(judged), k)
+    for case in judged:
+        cards = find(case.question, k)[:k]
+        text = "\n".join(
+            " ".join([card.organisation, card.project or "", card.why] + [c.passage.text for c in card.citations[:1]])
+            for card in cards
+        )
+        if cards and _recall(case.facts, text) > 0:
+            scores.hit_at_k += 1
+        else:
+            scores.misses.append(case.id)
+    scores.hit_at_k = scores.hit_at_k / len(judged) if judged else 1.0
+    return scores

@@ -6,16 +6,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from assistant.models import Passage, SearchResult
+from assistant.questions import framing_removed
 from assistant.retrieval import tokenize
 
+_MONTHS = "January February March April May June July August September October November December".split()
+# Months and weekdays are dates, never unknown names.
+_CALENDAR = frozenset(
+    word.lower() for word in _MONTHS + "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+)
+# Endings that make another form of one word ("Africa" and "African", "Fife" and "Fifes").
+_WORD_FORMS = ("s", "es", "n", "an", "ans", "ian", "ians", "ns")
 _CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
+_NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:[.,]\d+)*%?(?![A-Za-z])")  # "any1" and "1st" hold no figure
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z’'-]{2,}(?:\s+[A-Z][a-zA-Z’'-]{2,})*")
-# Questions asking for an amount: the answer must state a number the notes give.
-_QUANTITY = re.compile(
-    r"\b(how (many|much|often|long)|number of|population|percentage|proportion|budget|cost|spend|spent|"
-    r"money|funding amount|salary|rate of|statistics? on)\b",
+# A name in a question: capitalised words (or an acronym) not opening a sentence, "I" aside.
+_QUESTION_NAME = re.compile(r"(?<![.!?]\s)(?<!^)(?<!\S)(?!I\b)[A-Z][\w’'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w’'-]*)*")
+# A short sentence ending on one of these was cut from what it introduces ("The seven reports are [1].").
+_CUT_HEAD_WORDS = 10
+_DANGLING_END = re.compile(
+    r"(?:\b(?:are|is|were|was|include|includes|including|of|to|the|a|an|and|or|with|by|for|as|such as)|:)\s*$",
     re.IGNORECASE,
 )
 # The framing of a request ("Prepare a short briefing, with sources, on ..."), not its subject.
@@ -26,7 +36,7 @@ _REQUEST = re.compile(
     r"\s*(?:on|about|of|regarding)\s+",
     re.IGNORECASE,
 )
-_TELL_ME = re.compile(r"^\s*(?:please\s+)?(?:tell me|what do the notes say)\s+about\s+", re.IGNORECASE)
+_TELL_ME = re.compile(r"^\s*(?:please\s+)?(?:tell me|what (?:do )?the notes say)\s+about\s+", re.IGNORECASE)
 NOT_COVERED = "The notes don't cover this."
 
 
@@ -56,6 +66,24 @@ def subject_of(question: str) -> str:
     return re.sub(r"\s+", " ", subject).strip(" ,.?") or question
 
 
+def evidence(passage: Passage) -> str:
+    """What a passage says: its text, and its fields from the notes (date, place, the contact they give)."""
+    meta = passage.metadata
+    return "\n".join(part for part in (passage.text, spelled_date(meta.date), meta.place, meta.contact) if part)
+
+
+def spelled_date(date: str | None) -> str | None:
+    """'2025-03-25' as '25 March 2025', '2025-11' as 'November 2025': how an answer states a stored date."""
+    if not date:
+        return None
+    parts = date.split("-")
+    try:
+        month = _MONTHS[int(parts[1]) - 1] if len(parts) > 1 else ""
+        return " ".join(part for part in (parts[2].lstrip("0") if len(parts) > 2 else "", month, parts[0]) if part)
+    except (ValueError, IndexError):
+        return date
+
+
 def _numbers(text: str) -> set[str]:
     return {n.rstrip("%").replace(",", "") for n in _NUMBER.findall(text)}
 
@@ -71,11 +99,51 @@ class Grounding:
     as the rarest word, so a question about something absent scores low however common its other words.
     """
 
-    def __init__(self, idf: Mapping[str, float], relevance_threshold: float, support_threshold: float) -> None:
+    def __init__(
+        self,
+        idf: Mapping[str, float],
+        relevance_threshold: float,
+        support_threshold: float,
+        vocabulary: frozenset[str] = frozenset(),
+    ) -> None:
         self._idf = idf
         self._unknown_weight = max(idf.values(), default=1.0)
         self.relevance_threshold = relevance_threshold
         self.support_threshold = support_threshold
+        # Real words (the embedder's tokenizer knows them whole); other unknown tokens are shorthand or typos.
+        self._vocabulary = vocabulary
+
+    def _is_noise(self, token: str) -> bool:
+        """Shorthand or a typo ("any1", "smth", "ppl"): it says nothing about the subject either way."""
+        return token not in self._idf and (len(token) < 2 or (bool(self._vocabulary) and token not in self._vocabulary))
+
+    def content_tokens(self, question: str) -> list[str]:
+        """The words a question is about: its framing ("I'm a ... has anyone") and shorthand removed."""
+        subject = framing_removed(subject_of(question)) or question
+        return [token for token in tokenize(subject) if not self._is_noise(token)]
+
+    def _known(self, token: str) -> bool:
+        """The notes use the word, or a longer or shorter form of it ("Africa" for "African")."""
+        if token in self._idf or len(token) < 4 or token in _CALENDAR:
+            return True
+        return any(token + ending in self._idf for ending in _WORD_FORMS) or any(
+            token.endswith(ending) and token[: -len(ending)] in self._idf for ending in _WORD_FORMS
+        )
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names in the question (capitalised, not opening a sentence) with a word the notes never use.
+
+        "Kinship Care Allowance", "Ofsted", "Republic of Ireland": a question about something the notes
+        never name is about something else, however close its other words.
+        """
+        unknown = []
+        for match in _QUESTION_NAME.finditer(question.strip()):
+            if match.group().isupper():
+                continue  # an acronym may be the asker's own shorthand ("CEYP")
+            tokens = [token for token in tokenize(match.group()) if len(token) >= 3]
+            if any(not self._known(token) for token in tokens):
+                unknown.append(match.group())
+        return unknown
 
     def uses_only_known_words(self, text: str) -> bool:
         """Every content word of ``text`` occurs somewhere in the notes."""
@@ -86,25 +154,36 @@ class Grounding:
 
     def coverage(self, question: str, text: str) -> float:
         """Share of the question's (idf-weighted) words that ``text`` contains."""
-        wanted = set(tokenize(question))
+        wanted = {token for token in tokenize(question) if not self._is_noise(token)}
         if not wanted:
             return 0.0
         present = set(tokenize(text))
         total = sum(self._weight(token) for token in wanted)
         return sum(self._weight(token) for token in wanted if token in present) / total
 
-    def relevance(self, question: str, results: Sequence[SearchResult]) -> float:
-        """How well the best passage matches: mean of dense similarity and word coverage."""
-        subject = subject_of(question)
-        best = 0.0
-        for result in results:
-            dense = max(result.dense_similarity or 0.0, 0.0)
-            best = max(best, (dense + self.coverage(subject, result.passage.text)) / 2)
-        return best
+    def relevance(
+        self, question: str, results: Sequence[SearchResult], sentence_similarity: float | None = None
+    ) -> float:
+        """How well the notes match: mean of the best similarity by meaning and the best word coverage.
+
+        The similarity is the best sentence's (``sentence_similarity``) when known, else the best
+        passage's. Coverage counts the question's content words only (see ``content_tokens``), so a
+        long first-person question is judged on what it asks about; a word the notes never use weighs
+        as much as the rarest word they do.
+        """
+        subject = " ".join(self.content_tokens(question))
+        dense = max((max(result.dense_similarity or 0.0, 0.0) for result in results), default=0.0)
+        similarity = dense if sentence_similarity is None else max(sentence_similarity, 0.0)
+        coverage = max((self.coverage(subject, evidence(result.passage)) for result in results), default=0.0)
+        return (similarity + coverage) / 2
 
     def support(self, sentence: str, passage: Passage) -> float:
-        """Share of the sentence's content words found in the passage; 0 if a number or name is not there."""
-        text = passage.text
+        """Share of the sentence's content words found in the passage; 0 if a number or name is not there.
+
+        The passage's fields from the notes (its date, place and the contact the notes give) count as
+        part of it: a sentence may state them.
+        """
+        text = evidence(passage)
         if not _numbers(sentence) <= _numbers(text):
             return 0.0
         passage_names = " ".join(_names(text)) + " " + text.lower().replace("’", "'")
@@ -117,13 +196,22 @@ class Grounding:
         total = sum(math.sqrt(self._weight(token)) for token in words)
         return sum(math.sqrt(self._weight(token)) for token in words if token in present) / total
 
-    def verify(self, draft: str, passages: Sequence[Passage]) -> list[SupportedSentence]:
-        """Keep each sentence only with passages that support it; re-attribute a wrong citation to the best one."""
+    def verify(self, draft: str, passages: Sequence[Passage], by_line: bool = False) -> list[SupportedSentence]:
+        """Keep each sentence only with passages that support it; re-attribute a wrong citation to the best one.
+
+        ``by_line``: each line of the draft is one quote from the notes (a list joined to its head, or a
+        sentence after its project's name, which may end in "?" as "Why Not? Trust" does), checked whole.
+        """
         kept: list[SupportedSentence] = []
-        for raw in split_sentences(draft):
+        pieces = [line.strip() for line in draft.splitlines() if line.strip()] if by_line else split_sentences(draft)
+        for raw in pieces:
             sentence, cited = strip_citations(raw)
             if len(tokenize(sentence)) < 2 or sentence.rstrip(".").lower() in NOT_COVERED.lower():
                 continue
+            if _DANGLING_END.search(sentence.rstrip(" .")) and (
+                sentence.rstrip(" .").endswith(":") or len(sentence.split()) <= _CUT_HEAD_WORDS
+            ):
+                continue  # a list head cut from its list says nothing
             scores = {n: self.support(sentence, passages[n - 1]) for n in range(1, len(passages) + 1)}
             valid = [n for n in dict.fromkeys(cited) if n in scores and scores[n] >= self.support_threshold]
             if not valid:
@@ -137,12 +225,9 @@ class Grounding:
     def answers_question(
         self, question: str, sentences: Sequence[SupportedSentence], passages: Sequence[Passage]
     ) -> bool:
-        """A question's own numbers must be in the cited passages; a question of amount needs a number."""
+        """Something is kept, and the question's own numbers (a year, a figure) are in the cited passages:
+        a question about 2023 is not answered by notes of 2024."""
         if not sentences:
             return False
-        cited_text = " ".join(passages[n - 1].body for s in sentences for n in s.passages)
-        if not _numbers(question) <= _numbers(cited_text):
-            return False
-        if _QUANTITY.search(question):
-            return any(_numbers(s.text) - _numbers(question) for s in sentences)
-        return True
+        cited_text = " ".join(evidence(passages[n - 1]) for s in sentences for n in s.passages)
+        return _numbers(question) <= _numbers(cited_text)

@@ -6,9 +6,7 @@ as the command line. Writes are serialised, and the retriever is refreshed after
 document is searchable as soon as its upload returns.
 """
 
-import os
 import re
-import tempfile
 import threading
 import unicodedata
 from collections.abc import Callable
@@ -16,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import DocumentError
+from assistant.provenance import LOCAL_USER, Upload, read_records, write_atomically, write_records
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import ChunkStore, ManifestEntry
 from ingest.loaders import SUPPORTED_SUFFIXES, check_size
-from ingest.pipeline import apply, prepare_upload, remove_document
+from ingest.pipeline import apply, as_uploaded, prepare_upload, remove_document
 
 _UNSAFE = re.compile(r"[^\w.\-– ]+")
 _MAX_NAME_BYTES = 120
@@ -69,8 +68,15 @@ class Library:
     def events(self) -> list[str]:
         return sorted({entry.event for entry in self.documents()})
 
-    def upload(self, name: str, data: bytes, progress: Callable[[float, str], None] | None = None) -> UploadOutcome:
-        """Check, store and ingest one uploaded file; a bad file raises DocumentError and changes nothing."""
+    def upload(
+        self,
+        name: str,
+        data: bytes,
+        progress: Callable[[float, str], None] | None = None,
+        uploaded_by: str = LOCAL_USER,
+    ) -> UploadOutcome:
+        """Check, store and ingest one uploaded file; a bad file raises DocumentError and changes nothing.
+        Each new passage records ``uploaded_by`` and the time; passages the previous version had keep theirs."""
         source = safe_name(name)
         check_size(source, len(data), self.settings.max_file_bytes)
         directory = self.settings.upload_dir.resolve()
@@ -80,25 +86,30 @@ class Library:
         if progress:
             progress(0.1, f"Reading {source}")
         document = prepare_upload(data, source, str(target), self.settings)
+        upload = Upload.now(uploaded_by)
         with self._write_lock:
-            existing = self.store.manifest().get(source)
-            if existing is not None and not self.is_upload(existing):
-                raise DocumentError(
-                    source, "a document of this name is already in the library from the notes folder; rename the file"
-                )
+            manifest = self.store.manifest()
+            existing = manifest.get(source)
+            self._check_name_is_free(source, manifest)
+            records = read_records(directory)
+            earlier = records.get(source, {})
+            passages = {chunk.chunk_id: earlier.get(chunk.chunk_id, upload) for chunk in document.chunks}
+            document = as_uploaded(document, passages)
             previous = target.read_bytes() if target.exists() else None
             directory.mkdir(parents=True, exist_ok=True)
-            _write_atomically(target, data)
+            write_atomically(target, data)
             if progress:
                 progress(0.3, f"Embedding {len(document.chunks)} passages")
             try:
+                write_records(directory, records | {source: passages})
                 apply(self.store, [document], progress=False)
             except BaseException:
                 # The store still serves the previous version; the folder must hold that version too.
                 if previous is None:
                     target.unlink(missing_ok=True)
                 else:
-                    _write_atomically(target, previous)
+                    write_atomically(target, previous)
+                write_records(directory, records)
                 raise
             finally:
                 self.retriever.refresh()
@@ -106,8 +117,21 @@ class Library:
             progress(1.0, "Done")
         return UploadOutcome(source, document.event, len(document.chunks), existing is not None)
 
+    def _check_name_is_free(self, source: str, manifest: dict[str, ManifestEntry]) -> None:
+        """An upload may replace an upload of exactly its name, nothing else: not a notes-folder document,
+        and not a document whose name differs only in case (which would look the same in every list)."""
+        for name, entry in manifest.items():
+            if name.casefold() != source.casefold():
+                continue
+            if not self.is_upload(entry):
+                raise DocumentError(
+                    source, "a document of this name is already in the library from the notes folder; rename the file"
+                )
+            if name != source:
+                raise DocumentError(source, f"the library already has {name}; use that exact name to replace it")
+
     def remove(self, source: str) -> int:
-        """Remove a document from the store, and its file when it was uploaded here."""
+        """Remove a document from the store, and its file and upload record when it was uploaded here."""
         with self._write_lock:
             entry = self.store.manifest().get(source)
             try:
@@ -116,19 +140,17 @@ class Library:
                 self.retriever.refresh()
             if entry is not None and self.is_upload(entry):
                 Path(entry.path).unlink(missing_ok=True)
+                records = read_records(self.settings.upload_dir)
+                if records.pop(source, None) is not None:
+                    write_records(self.settings.upload_dir, records)
         return removed
 
     def is_upload(self, entry: ManifestEntry) -> bool:
         return Path(entry.path).parent == self.settings.upload_dir.resolve()
 
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``target``, then rename: a crash never leaves half a file."""
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    def last_upload(self, entry: ManifestEntry) -> Upload | None:
+        """The latest upload among the document's passages; None for a notes-folder document or no record."""
+        if not self.is_upload(entry):
+            return None
+        uploads = read_records(self.settings.upload_dir).get(entry.source, {}).values()
+        return max(uploads, key=lambda upload: upload.at, default=None)

@@ -22,6 +22,16 @@ class ChunkMetadata:
     part: int
     doc_hash: str
     context: str
+    # Set on passages uploaded in the app (who, and when in ISO 8601); None for the notes folder's.
+    uploaded_by: str | None = None
+    uploaded_at: str | None = None
+
+    @property
+    def provenance(self) -> str | None:
+        """ "uploaded by <user>, <date>" for an uploaded passage, so it is never mistaken for the notes."""
+        if not (self.uploaded_by and self.uploaded_at):
+            return None
+        return f"uploaded by {self.uploaded_by}, {self.uploaded_at[:10]}"
 
     def to_store(self) -> dict[str, str | int]:
         """Chroma metadata: no None values, plus a sortable date number for range filters."""
@@ -142,7 +152,8 @@ class Citation:
         meta = self.passage.metadata
         who = " – ".join(part for part in (meta.organisation, meta.project) if part)
         when = f" ({meta.date})" if meta.date else ""
-        return f"[{self.n}] {meta.event}{when}" + (f" · {who}" if who else "") + f" · {meta.source}"
+        uploaded = f" · {meta.provenance}" if meta.provenance else ""
+        return f"[{self.n}] {meta.event}{when}" + (f" · {who}" if who else "") + f" · {meta.source}{uploaded}"
 
 
 @dataclass(frozen=True)
@@ -153,8 +164,9 @@ class Answer:
     answered: bool
     citations: list[Citation]
     timings: dict[str, float]
-    generator: str
+    generator: str  # who wrote the sentences shown: the model's name, or "extractive"
     suggestions: list[str]  # nearby topics the notes do cover, offered when not answered
+    notice: str | None = None  # one line for the user, e.g. that the model failed and the notes answered
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -165,6 +177,7 @@ class Answer:
             "citations": [citation.to_json() for citation in self.citations],
             "timings": {key: round(value, 1) for key, value in self.timings.items()},
             "generator": self.generator,
+            "notice": self.notice,
         }
 
 
@@ -201,6 +214,7 @@ class Briefing:
     points: list[str]  # each a sentence ending with its citation markers
     citations: list[Citation]
     generator: str
+    notice: str | None = None
 
     @property
     def answered(self) -> bool:

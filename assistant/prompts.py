@@ -4,9 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import ConfigError
-from assistant.settings import PROJECT_ROOT
-
-PROMPTS_DIR = PROJECT_ROOT / "prompts"
+from assistant.settings import shipped_dir
 
 
 @dataclass(frozen=True)
@@ -17,7 +15,10 @@ class Prompts:
     briefing_system: str
 
     @classmethod
-    def load(cls, directory: Path = PROMPTS_DIR) -> "Prompts":
+    def load(cls, directory: Path | None = None) -> "Prompts":
+        """The prompts in ``directory`` (settings.prompts_dir); by default the ones that ship with the code."""
+        directory = directory or shipped_dir("prompts")
+
         def read(name: str) -> str:
             try:
                 return (directory / f"{name}.txt").read_text(encoding="utf-8").strip()

@@ -8,10 +8,11 @@ import numpy as np
 from rank_bm25 import BM25Okapi
 from scipy.sparse import csc_matrix
 
+from assistant.embeddings import embed_with_spans
 from assistant.errors import QueryError
 from assistant.models import Passage, SearchFilters, SearchResult, date_number
 from assistant.settings import Settings
-from assistant.store import ChunkStore
+from assistant.store import ChunkSentences, ChunkStore, chunk_quotes
 
 _STOPWORDS = frozenset(
     (
@@ -25,6 +26,8 @@ _STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# Sentence records kept in memory: a few thousand chunks' worth is a few MB.
+_SENTENCE_CACHE_CHUNKS = 4096
 
 
 def _stem(word: str) -> str:
@@ -61,6 +64,7 @@ class HybridRetriever:
         self.store = store
         self._settings = settings
         self.generation = 0  # counts refreshes, so dependants know when the chunks changed
+        self._sentence_cache: dict[str, ChunkSentences] = {}
         self.refresh()
 
     def refresh(self) -> None:
@@ -80,6 +84,37 @@ class HybridRetriever:
         """Load the embedding model now, so the first question is not kept waiting for it."""
         self.store.embeddings.embed_query("warm up")
 
+    def embed(self, query: str) -> list[float]:
+        """The query's vector: ``search`` takes it, and so does sentence picking, so one embedding serves both."""
+        return self.store.embeddings.embed_query(validate_query(query, self._settings))
+
+    def unit_passages(self, passage: Passage) -> list[Passage]:
+        """Every live chunk of the unit (project block, table, row) that ``passage`` belongs to, in order."""
+        index = self._index
+        return [index.passages[position] for position in index.by_unit.get(passage.metadata.unit_id, [])] or [passage]
+
+    def sentences(self, passages: list[Passage]) -> dict[str, ChunkSentences]:
+        """The stored sentences and sentence vectors of these passages (chunk ids are content hashes: cached)."""
+        cache = self._sentence_cache
+        wanted = [passage.chunk_id for passage in passages if passage.chunk_id not in cache]
+        if wanted:
+            found = self.store.sentences(wanted)
+            # A store ingested before sentence vectors existed (until its next ingest): embed them now, once.
+            missing = [p for p in passages if p.chunk_id in set(wanted) - set(found)]
+            if missing:
+                quotes = [chunk_quotes(p.text, p.metadata) for p in missing]
+                _, vectors = embed_with_spans(
+                    self.store.embeddings,
+                    [p.text for p in missing],
+                    [[(q.start, q.end) for q in row] for row in quotes],
+                )
+                for passage, row, row_vectors in zip(missing, quotes, vectors, strict=True):
+                    found[passage.chunk_id] = (row, np.array(row_vectors, dtype=np.float32))
+            if len(cache) + len(found) > _SENTENCE_CACHE_CHUNKS:
+                cache.clear()
+            cache.update(found)
+        return {passage.chunk_id: cache[passage.chunk_id] for passage in passages if passage.chunk_id in cache}
+
     def idf(self) -> dict[str, float]:
         """BM25's inverse document frequency of each word in the live chunks."""
         return dict(self._index.idf)
@@ -87,7 +122,14 @@ class HybridRetriever:
     def __len__(self) -> int:
         return len(self.passages)
 
-    def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None) -> list[SearchResult]:
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: SearchFilters | None = None,
+        vector: list[float] | None = None,
+    ) -> list[SearchResult]:
+        """The top k distinct passages; ``vector`` is the query's embedding when the caller already has it."""
         query = validate_query(query, self._settings)
         k = k or self._settings.top_k
         filters = filters or SearchFilters()
@@ -95,7 +137,7 @@ class HybridRetriever:
         if not index.passages:
             return []
         allowed = self._allowed(index, filters)
-        dense = self._dense(index, query, filters, allowed)
+        dense = self._dense(index, vector or self.store.embeddings.embed_query(query), filters, allowed)
         sparse = index.bm25_ranking(tokenize(query), allowed, self._settings.candidates)
         fused: dict[int, float] = {}
         for weight, ranking in ((self._settings.dense_weight, list(dense)), (self._settings.sparse_weight, sparse)):
@@ -126,10 +168,9 @@ class HybridRetriever:
         return {position for position, passage in enumerate(index.passages) if filters.matches(passage.metadata)}
 
     def _dense(
-        self, index: "_Index", query: str, filters: SearchFilters, allowed: set[int] | None
+        self, index: "_Index", vector: list[float], filters: SearchFilters, allowed: set[int] | None
     ) -> dict[int, float]:
         """Live passages by cosine similarity, best first (dicts keep insertion order)."""
-        vector = self.store.embeddings.embed_query(query)
         wanted = self._settings.candidates
         fetch = wanted if allowed is None else min(len(index.by_id), wanted * 8)
         ranked: dict[int, float] = {}
@@ -153,6 +194,9 @@ class _Index:
     def __init__(self, passages: list[Passage], k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25) -> None:
         self.passages = passages
         self.by_id = {passage.chunk_id: position for position, passage in enumerate(passages)}
+        self.by_unit: dict[str, list[int]] = {}
+        for position in sorted(range(len(passages)), key=lambda p: passages[p].metadata.part):
+            self.by_unit.setdefault(passages[position].metadata.unit_id, []).append(position)
         self._body_words: dict[int, set[str]] = {}
         corpus = [tokenize(passage.text) for passage in passages]
         self.idf: dict[str, float] = dict(BM25Okapi(corpus, k1=k1, b=b, epsilon=epsilon).idf) if corpus else {}

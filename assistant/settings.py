@@ -1,22 +1,56 @@
 """All configuration, read once at start-up from ``PROMISE_*`` environment variables."""
 
+import os
+import site
+import sys
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant.errors import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Run from a checkout (editable install, tests): data lives beside the code, as a developer expects.
+# Installed with `pip install .`: the code sits in site-packages, so data goes to the user's directories.
+IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file()
 
 # The name under which the packaged all-MiniLM-L6-v2 is recorded; any other value is a local model path.
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+def _user_dir(variable: str, fallback: str) -> Path:
+    """An XDG base directory (data or cache) for this application."""
+    return Path(os.environ.get(variable) or Path.home() / fallback) / "promise-assistant"
+
+
+def shipped_dir(name: str) -> Path:
+    """prompts/ or seeds/: the checkout's own, else the copy the wheel installs under <prefix>/share."""
+    if IN_CHECKOUT:
+        return PROJECT_ROOT / name
+    for prefix in (sys.prefix, site.USER_BASE or ""):
+        candidate = Path(prefix) / "share" / "promise-assistant" / name
+        if candidate.is_dir():
+            return candidate
+    return Path(sys.prefix) / "share" / "promise-assistant" / name
+
+
+def _data_dir() -> Path:
+    return PROJECT_ROOT if IN_CHECKOUT else _user_dir("XDG_DATA_HOME", ".local/share")
+
+
+def _cache_dir() -> Path:
+    return PROJECT_ROOT / ".cache" if IN_CHECKOUT else _user_dir("XDG_CACHE_HOME", ".cache")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PROMISE_", extra="ignore")
 
     # Where things live.
-    store_dir: Path = PROJECT_ROOT / "vectorstore"
-    seeds_dir: Path = PROJECT_ROOT / "seeds"
+    store_dir: Path = Field(default_factory=lambda: _data_dir() / "vectorstore")
+    seeds_dir: Path = Field(default_factory=lambda: shipped_dir("seeds"))
+    prompts_dir: Path = Field(default_factory=lambda: shipped_dir("prompts"))
     eval_cases: Path = PROJECT_ROOT / "tests" / "data" / "dev.jsonl"
     collection: str = "promise_notes"
 
@@ -43,9 +77,12 @@ class Settings(BaseSettings):
     near_duplicate_jaccard: float = Field(default=0.8, gt=0, le=1)
     max_query_chars: int = Field(default=2000, ge=1)
 
-    # Answers.
-    llm: str = "llamacpp"  # llamacpp | openai | extractive
-    cache_dir: Path = PROJECT_ROOT / ".cache"  # the assembled model and the llama.cpp server log
+    # Answers. Extractive by default: on a 2-core CPU it is the fastest and the most accurate (see README);
+    # a local model (llamacpp) or an OpenAI-compatible endpoint (openai) is one setting away.
+    llm: Literal["extractive", "llamacpp", "openai"] = "extractive"
+    cache_dir: Path = Field(default_factory=_cache_dir)  # the assembled model, the llama.cpp server log
+    # Generator failures, with their tracebacks (never the question text); default: in cache_dir.
+    log_file: Path | None = None
     llm_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"  # a packaged model (see assistant/llm.py)
     llm_model_path: Path | None = None  # any other GGUF file instead
     llm_port: int = 0  # 0: a free port on 127.0.0.1
@@ -59,24 +96,78 @@ class Settings(BaseSettings):
     # Below this relevance (mean of the best passage's cosine similarity and its idf-weighted coverage
     # of the question's words) the notes are taken not to cover the question; see README for calibration.
     relevance_threshold: float = Field(default=0.40, ge=0, le=1)
+    # A question also counts as covered when one sentence of the top units is this close to it by meaning
+    # (cosine): long first-person questions cover few of their own words yet match a sentence closely.
+    # Calibrated on dev + realistic + calibration: off-corpus questions naming nothing unknown reach 0.41.
+    sentence_similarity_threshold: float = Field(default=0.43, ge=0, le=1)
+    # ... as long as relevance is at least this: a single close sentence sharing one word with a question
+    # whose other words the notes never use is chance (on the realistic set 0.33 refuses an answerable question).
+    relevance_floor: float = Field(default=0.30, ge=0, le=1)
     # A sentence is supported by a passage holding this share of its (idf-weighted) content words,
     # and every number and name in it.
     support_threshold: float = Field(default=0.6, ge=0, le=1)
     answer_passages: int = Field(default=3, ge=1)
     passage_words: int = Field(default=60, ge=10)
     max_answer_tokens: int = Field(default=160, ge=16)
-    extractive_sentences: int = Field(default=3, ge=1)
+    extractive_sentences: int = Field(default=5, ge=1)
+    # Sentence picking (assistant/picking.py), chosen on tests/data/realistic.jsonl and dev.jsonl together:
+    # score = w * cosine(question, sentence) + (1 - w) * word coverage + bonus if it states the fact kind
+    # asked (a date for "when") - step * the rank of its unit - penalty if it states a plan's aims.
+    pick_meaning_weight: float = Field(default=0.5, ge=0, le=1)
+    pick_kind_bonus: float = Field(default=0.15, ge=0)
+    pick_rank_step: float = Field(default=0.03, ge=0)
+    pick_aim_penalty: float = Field(default=0.25, ge=0)
+    # Sentences scoring this share of the best one's score join it; the best one's successor at a lower share.
+    pick_keep_share: float = Field(default=0.8, ge=0, le=1)
+    pick_successor_share: float = Field(default=0.6, ge=0, le=1)
+    # For a kind of fact asked that no picked sentence states, the best sentence of the best sentence's unit
+    # stating it joins at this share of the best score (other units: dates of other events crept in).
+    pick_kind_share: float = Field(default=0.6, ge=0, le=1)
+    # The finder and briefings show a project only for a sentence at least this close to the challenge
+    # (cosine): below it, cards were padding ("Structures that don't allow it.") on the realistic set.
+    finder_min_similarity: float = Field(default=0.35, ge=0, le=1)
+    # Units (whole project blocks, tables, rows) of the top results whose sentences are candidates.
+    pick_units: int = Field(default=3, ge=1)
+    # Supporting points taken from any one unit (the direct answer and what it leans on aside).
+    pick_per_unit: int = Field(default=3, ge=1)
+    # A follow-up ("can I contact them?") takes this many names from the previous answer, first named first:
+    # more names pull retrieval towards every project the answer mentioned in passing.
+    follow_up_names: int = Field(default=2, ge=1)
     briefing_points: int = Field(default=6, ge=3)
 
     # The web app. Serving beyond this machine (any host but loopback) requires auth.
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=0, le=65535)
-    auth: str | None = None  # "user:password"
-    auth_file: Path | None = None  # one "user:password" per line
+    auth: str | None = None  # "user:password": one editor, a quick start on one's own; a team uses auth_file
+    auth_file: Path | None = None  # "name:reader|editor:hash" lines, written by 'promise-assistant users add'
+    # Sign-in throttling, per user name and per client address: this many failures are free (typos), then
+    # each attempt waits twice as long as the one before, from signin_first_delay; after
+    # signin_lockout_failures the name or address is locked until signin_lockout_seconds pass without one.
+    # At these values a guesser gets about 10 tries in a quarter of an hour instead of thousands a second.
+    signin_free_failures: int = Field(default=3, ge=1)
+    signin_first_delay: float = Field(default=1.0, gt=0)
+    signin_lockout_failures: int = Field(default=10, ge=2)
+    signin_lockout_seconds: float = Field(default=900.0, gt=0)
     concurrency: int = Field(default=2, ge=1)  # answers worked on at once; the rest wait in the queue
     max_upload_files: int = Field(default=10, ge=1)
+
+    @property
+    def log_path(self) -> Path:
+        return self.log_file or self.cache_dir / "promise-assistant.log"
 
     @property
     def upload_dir(self) -> Path:
         """Documents added in the app: always inside the store's own directory."""
         return self.store_dir / "uploads"
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; a bad value is one sentence naming its variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        variable = "PROMISE_" + "_".join(str(part) for part in first["loc"][:1]).upper()
+        value = first.get("input")
+        shown = f" '{value}'" if isinstance(value, str | int | float) else ""
+        raise ConfigError(f"{variable}{shown} is not valid: {first['msg'].rstrip('.')}.") from None

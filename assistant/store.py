@@ -4,6 +4,9 @@ Crash safety: a document's new chunks are written first, then its manifest recor
 one upsert, then its old chunks are deleted. Readers only see chunks the manifest lists, so until
 that single write a query sees the previous version in full, and after it the new one in full.
 Chunks no manifest lists (left by a crash) are removed by the next ingest.
+
+Each chunk's quotable sentences and their vectors sit in a third collection, written before the
+chunk itself: a stored chunk always has its sentences, so an interrupted write is simply redone.
 """
 
 import contextlib
@@ -17,13 +20,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from assistant.embeddings import embed_with_spans
 from assistant.errors import EmbeddingModelMismatch, PromiseError, StoreError
 from assistant.models import ChunkMetadata, Passage
+from assistant.sentences import QUOTES_VERSION, Quote, quotes_of
 from assistant.settings import Settings
 
 _MANIFEST_SUFFIX = "-manifest"
+_SENTENCES_SUFFIX = "-sentences"
 _DATABASE = "chroma.sqlite3"
 _SEGMENT_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _MODEL_KEY = "embedding_model"
@@ -111,8 +118,21 @@ def _store_errors(action: str) -> Iterator[None]:
         ) from None
 
 
+def chunk_quotes(text: str, metadata: ChunkMetadata) -> list[Quote]:
+    """A chunk's quotable sentences; its whole body when it has none (a chunk always has one)."""
+    quotes = quotes_of(text, metadata.context)
+    if quotes:
+        return quotes
+    start = len(metadata.context) + 1 if text.startswith(metadata.context + "\n") else 0
+    return [Quote(text[start:].strip() or text, start, len(text))]
+
+
+# A chunk's sentences as the answer layer reads them: the quotes, and their vectors as matrix rows.
+ChunkSentences = tuple[list[Quote], np.ndarray]
+
+
 class ChunkStore:
-    """Chunks with their embeddings in one Chroma collection, and the manifest in another."""
+    """Chunks with their embeddings in one Chroma collection, the manifest in another, sentences in a third."""
 
     def __init__(self, client: Any, settings: Settings, embeddings: Embeddings) -> None:
         self._client = client
@@ -128,6 +148,12 @@ class ChunkStore:
                 embedding_function=None,
             )
             self._manifest = client.get_or_create_collection(self._name + _MANIFEST_SUFFIX, embedding_function=None)
+            self._sentences = client.get_or_create_collection(
+                self._name + _SENTENCES_SUFFIX,
+                metadata={_MODEL_KEY: self.embedding_model},
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
         except Exception as error:
             raise StoreError(
                 f"Cannot open the collection '{self._name}' ({_first_line(error)}); "
@@ -166,6 +192,18 @@ class ChunkStore:
         with _store_errors("read"):
             return set(self._collection.get(include=[])["ids"])
 
+    def complete_ids(self) -> set[str]:
+        """Chunks stored with their sentences (a chunk stored before sentence vectors existed is not)."""
+        return self.all_ids() & self._chunks_with_sentences(current_only=True)
+
+    def _chunks_with_sentences(self, current_only: bool = False) -> set[str]:
+        """Chunks with sentence records (``current_only``: cut by this version of the sentence rules)."""
+        with _store_errors("read"):
+            metadatas = self._sentences.get(include=["metadatas"])["metadatas"] or []
+        return {
+            str(meta["chunk_id"]) for meta in metadatas if not current_only or meta.get("version") == QUOTES_VERSION
+        }
+
     def add(
         self,
         ids: Sequence[str],
@@ -176,9 +214,34 @@ class ChunkStore:
         for first in range(0, len(ids), self.batch_size):
             last = first + self.batch_size
             batch = list(texts[first:last])
-            vectors = self.embeddings.embed_documents(batch)  # an embedder's failure is its own, not the store's
+            quotes = [chunk_quotes(text, meta) for text, meta in zip(batch, metadatas[first:last], strict=True)]
+            # One forward pass gives the chunk's vector and its sentences'; an embedder's failure is its own.
+            vectors, sentence_vectors = embed_with_spans(
+                self.embeddings, batch, [[(quote.start, quote.end) for quote in row] for row in quotes]
+            )
+            sentence_ids, sentence_texts, sentence_meta, sentence_rows = [], [], [], []
+            for chunk_id, row, row_vectors in zip(ids[first:last], quotes, sentence_vectors, strict=True):
+                for number, (quote, vector) in enumerate(zip(row, row_vectors, strict=True)):
+                    sentence_ids.append(f"{chunk_id}:{number}")
+                    sentence_texts.append(quote.text)
+                    sentence_meta.append(
+                        {
+                            "chunk_id": chunk_id,
+                            "index": number,
+                            "start": quote.start,
+                            "end": quote.end,
+                            "version": QUOTES_VERSION,
+                        }
+                    )
+                    sentence_rows.append(vector)
             with _store_errors("write to"):
-                self._collection.add(
+                # Sentences first: the chunk record is what marks the pair complete. Sentences an older
+                # version of the rules cut for these chunks go first, so none is left over.
+                self._sentences.delete(where={"chunk_id": {"$in": list(ids[first:last])}})
+                self._sentences.upsert(
+                    ids=sentence_ids, embeddings=sentence_rows, documents=sentence_texts, metadatas=sentence_meta
+                )
+                self._collection.upsert(
                     ids=list(ids[first:last]),
                     embeddings=vectors,
                     documents=batch,
@@ -190,8 +253,39 @@ class ChunkStore:
     def delete(self, ids: Iterable[str]) -> None:
         batch = list(ids)
         for first in range(0, len(batch), 5000):
+            part = batch[first : first + 5000]
             with _store_errors("write to"):
-                self._collection.delete(ids=batch[first : first + 5000])
+                self._collection.delete(ids=part)
+                self._sentences.delete(where={"chunk_id": {"$in": part}})
+
+    def delete_orphan_sentences(self) -> None:
+        """Sentences whose chunk was never written (an ingest interrupted between the two writes)."""
+        orphans = self._chunks_with_sentences() - self.all_ids()
+        if orphans:
+            self.delete(orphans)
+
+    def sentences(self, chunk_ids: Sequence[str]) -> dict[str, ChunkSentences]:
+        """The stored sentences of these chunks, in passage order, with their vectors."""
+        if not chunk_ids:
+            return {}
+        with _store_errors("read"):
+            records = self._sentences.get(
+                where={"chunk_id": {"$in": list(chunk_ids)}}, include=["documents", "metadatas", "embeddings"]
+            )
+        rows: dict[str, list[tuple[int, Quote, Any]]] = {}
+        for document, meta, vector in zip(
+            records["documents"] or [], records["metadatas"] or [], records["embeddings"], strict=True
+        ):
+            quote = Quote(document, int(meta["start"]), int(meta["end"]))
+            rows.setdefault(str(meta["chunk_id"]), []).append((int(meta["index"]), quote, vector))
+        found: dict[str, ChunkSentences] = {}
+        for chunk_id, row in rows.items():
+            row.sort(key=lambda item: item[0])
+            found[chunk_id] = (
+                [quote for _, quote, _ in row],
+                np.array([vector for _, _, vector in row], dtype=np.float32),
+            )
+        return found
 
     def live_passages(self) -> list[Passage]:
         live = {chunk_id for entry in self.manifest().values() for chunk_id in entry.chunk_ids}
@@ -236,7 +330,11 @@ def open_store(settings: Settings, embeddings: Embeddings, rebuild: bool = False
         _clear_store_dir(settings)
         client = make_client(settings)
     if rebuild:
-        for name in (settings.collection, settings.collection + _MANIFEST_SUFFIX):
+        for name in (
+            settings.collection,
+            settings.collection + _MANIFEST_SUFFIX,
+            settings.collection + _SENTENCES_SUFFIX,
+        ):
             with contextlib.suppress(Exception):
                 client.delete_collection(name)
     return ChunkStore(client, settings, embeddings)

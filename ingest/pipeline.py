@@ -4,13 +4,14 @@ import hashlib
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tqdm import tqdm
 
 from assistant.errors import DocumentError
+from assistant.provenance import Upload, read_records
 from assistant.settings import Settings
 from assistant.store import ChunkStore, ManifestEntry
 from ingest.chunking import Chunk, chunk_document
@@ -63,7 +64,23 @@ def prepare_text(text: str, source: str, path: str, max_words: int) -> PreparedD
 
 def prepare_file(path: Path, settings: Settings) -> PreparedDocument:
     text = load_text(path, settings.max_file_bytes)
-    return prepare_text(text, path.name, str(path.resolve()), settings.chunk_max_words)
+    document = prepare_text(text, path.name, str(path.resolve()), settings.chunk_max_words)
+    if path.resolve().parent != settings.upload_dir.resolve():
+        return document
+    # An upload read back (by --rebuild, or after the app was killed mid-upload) keeps who added each passage.
+    recorded = read_records(settings.upload_dir).get(path.name, {})
+    unrecorded = Upload.unrecorded(path)
+    uploads = {chunk.chunk_id: recorded.get(chunk.chunk_id, unrecorded) for chunk in document.chunks}
+    return as_uploaded(document, uploads)
+
+
+def as_uploaded(document: PreparedDocument, uploads: dict[str, Upload]) -> PreparedDocument:
+    """The document with each passage recording who uploaded it and when (``uploads`` by chunk id)."""
+    chunks = []
+    for chunk in document.chunks:
+        upload = uploads[chunk.chunk_id]
+        chunks.append(replace(chunk, metadata=replace(chunk.metadata, uploaded_by=upload.by, uploaded_at=upload.at)))
+    return replace(document, chunks=chunks)
 
 
 def prepare_upload(data: bytes, name: str, stored_path: str, settings: Settings) -> PreparedDocument:
@@ -117,7 +134,7 @@ def apply(
     """Bring the store in line with ``documents``; drop documents that vanished from ``prune_under``."""
     report = IngestReport(files=len(documents))
     manifest = store.manifest()
-    stored = store.all_ids()
+    stored = store.complete_ids()
     fresh = [[chunk for chunk in document.chunks if chunk.chunk_id not in stored] for document in documents]
     to_embed = sum(len(chunks) for chunks in fresh)
     if to_embed:
@@ -128,7 +145,7 @@ def apply(
             ids = tuple(chunk.chunk_id for chunk in document.chunks)
             report.chunks_unchanged += len(ids) - len(new_chunks)
             report.chunks_added += len(new_chunks)
-            if previous and previous.chunk_ids == ids and previous.path == document.path:
+            if not new_chunks and previous and previous.chunk_ids == ids and previous.path == document.path:
                 continue
             store.add(
                 [chunk.chunk_id for chunk in new_chunks],
@@ -161,6 +178,8 @@ def apply(
     # Chunks no manifest lists: left by a crash, or by the replacements above.
     current = store.all_ids() if report.chunks_added or report.chunks_removed else stored
     store.delete(current - live)
+    if report.chunks_added or report.chunks_removed:
+        store.delete_orphan_sentences()
     return report
 
 

@@ -5,6 +5,7 @@ import math
 import os
 import re
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 SEEDS = PROJECT_ROOT / "seeds"
 DEV_CASES = PROJECT_ROOT / "tests" / "data" / "dev.jsonl"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class HashingEmbeddings(Embeddings):

@@ -18,7 +18,9 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
 from ingest.pipeline import ingest_paths
-from tests.conftest import DEV_CASES, SEEDS
+from tests.conftest import SEEDS
+
+DATA = Path(__file__).parent / "data"
 
 
 class ScriptedChat(GenericFakeChatModel):
@@ -140,7 +142,12 @@ def test_briefing_docx_opens_and_lists_its_sources(retriever, real_settings, tmp
         "Prepare a short briefing on how organisations have co-designed services with care experienced young people"
     )
     assert 3 <= len(briefing.points) <= 6
-    assert len({c.passage.metadata.organisation for c in briefing.citations}) == len(briefing.citations)
+    named = [c.passage.metadata.organisation for c in briefing.citations if c.passage.metadata.organisation]
+    assert len(set(named)) == len(named)  # one point per project
+    for point, citation in zip(briefing.points, briefing.citations, strict=True):
+        assert not point.startswith(("And ", "So ", "This ", "Key learning", "Summary of", "Gallery"))
+        organisation = citation.passage.metadata.organisation
+        assert organisation is None or organisation.lower()[:8] in point.lower()  # attributable to its project
     path = write_briefing(briefing, tmp_path / "briefing.docx")
     text = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
     assert briefing.headline in text and "Sources" in text
@@ -160,16 +167,37 @@ def test_project_finder_returns_distinct_projects_with_grounded_reasons(retrieve
     assert finder.find_projects("What is the capital of France?") == []
 
 
-def test_extractive_answers_every_dev_case_correctly_refused_or_answered(retriever, real_settings):
-    from assistant.evaluation import load_cases
+# Limits a little under the figures measured when the picker was tuned (README, "Answer quality"), so a
+# change that loses facts, refuses answerable questions or answers off-corpus ones fails here.
+ACCEPTANCE = {
+    "dev": {"false_refusals": 0, "facts": 0.75, "support": 0.84, "near_miss": 1.0},
+    "realistic": {"false_refusals": 3, "facts": 0.78, "support": 0.88, "near_miss": 0.8},
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACCEPTANCE))
+def test_extractive_answers_meet_their_limits_through_the_evals_own_scoring(retriever, real_settings, name):
+    from assistant.evaluation import load_cases, respond, score_answers
+
+    limits = ACCEPTANCE[name]
+    extractive = answerer(retriever, None, real_settings)
+    scores = score_answers("extractive", load_cases(DATA / f"{name}.jsonl"), lambda case: respond(extractive, case))
+    assert scores.false_refusals <= limits["false_refusals"], scores.failures
+    assert scores.off_corpus_refused == 1.0, scores.failures
+    assert scores.near_miss_says_absent >= limits["near_miss"], scores.failures
+    assert scores.fact_recall >= limits["facts"], scores.failures
+    assert scores.citation_validity == 1.0
+    assert scores.citation_support >= limits["support"]
+
+
+def test_finder_cases_find_their_projects_through_find_projects(retriever, real_settings):
+    from assistant.evaluation import load_cases, score_finder
 
     finder = answerer(retriever, None, real_settings)
-    for case in load_cases(DEV_CASES):
-        if case.kind == "briefing":
-            continue
-        answer = finder.answer(case.question, list(case.history))
-        assert answer.answered != case.refuse, case.id
-        assert markers(answer.text) <= {c.n for c in answer.citations}, case.id
+    scores = score_finder(load_cases(DATA / "realistic.jsonl"), finder.find_projects)
+    assert scores.cases >= 20 and scores.hit_at_k >= 0.85, scores.misses
+    for match in finder.find_projects(load_cases(DATA / "realistic.jsonl")[0].question):
+        assert len(match.why.split()) >= 5 and match.why.endswith("[1].")  # a sentence, never a heading
 
 
 def test_ask_json_has_the_documented_fields(real_settings, monkeypatch, capsys):
@@ -187,6 +215,7 @@ def test_ask_json_has_the_documented_fields(real_settings, monkeypatch, capsys):
         "citations",
         "timings",
         "generator",
+        "notice",
     }
     assert payload["answered"] and payload["generator"] == "extractive"
     assert set(payload["timings"]) == {"retrieve_ms", "generate_ms", "total_ms"}

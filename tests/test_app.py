@@ -20,7 +20,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from assistant.answering import Answerer
-from assistant.app import build_ui, escape_markdown, highlighted_body, launch
+from assistant.app import build_ui, check_binding, escape_markdown, highlighted_body, launch
+from assistant.auth import User, hash_password, write_auth_file
 from assistant.errors import ConfigError, DocumentError
 from assistant.library import Library, safe_name
 from assistant.prompts import Prompts
@@ -151,10 +152,14 @@ def test_an_upload_is_searchable_straight_after(app: tuple[Client, Library, Sett
     status, documents, *_ = client.predict([handle_file(str(notes))], api_name="/upload")
     try:
         assert status.startswith("✅") and "Harbour Lights notes.md" in plain(status)
-        assert any(row[0] == "Harbour Lights notes.md" and row[4] == "uploaded" for row in documents["data"])
+        assert any(
+            row[0] == "Harbour Lights notes.md" and row[4].startswith("uploaded by local user, 20")
+            for row in documents["data"]
+        )
         assert (settings.upload_dir / "Harbour Lights notes.md").is_file()
         answer, sources = ask(client, "What does Kelpie Mentoring do?")
         assert "volunteer sailors" in answer and "Harbour Lights notes.md" in sources
+        assert "uploaded by local user" in plain(answer) and 'class="uploaded">uploaded by local user' in sources
     finally:
         status, documents, *_ = client.predict("Harbour Lights notes.md", api_name="/remove")
     assert status.startswith("Removed") and not (settings.upload_dir / "Harbour Lights notes.md").exists()
@@ -245,16 +250,17 @@ def test_serving_beyond_loopback_without_auth_is_refused(tmp_path: Path) -> None
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_auth_lines_must_name_a_user_and_password(tmp_path: Path) -> None:
+@pytest.mark.parametrize("line", ["ann:first secret", "bob", "ann:admin:scrypt$1$2$3$4$5", "a b:reader:scrypt$x"])
+def test_auth_file_lines_must_name_a_user_a_role_and_a_hash(tmp_path: Path, line: str) -> None:
     users = tmp_path / "users"
-    users.write_text("# team\nann:first secret\nbob\n", encoding="utf-8")
-    with pytest.raises(ConfigError):
-        launch(None, Settings(host="0.0.0.0", auth_file=users), block=False)  # type: ignore[arg-type]
+    users.write_text(f"# team\n{line}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="users add"):
+        check_binding(Settings(host="0.0.0.0", auth_file=users))
 
 
 def test_with_auth_an_unauthenticated_request_is_rejected(tmp_path: Path) -> None:
     users = tmp_path / "users"
-    users.write_text("# team\nann:first secret\n", encoding="utf-8")
+    write_auth_file(users, [User("ann", "reader", hash_password("first secret"))])
     answerer, library, settings = fake_core(tmp_path / "store", host="0.0.0.0", auth_file=users)
     demo = build_ui(answerer, library)
     launch(demo, settings, block=False)

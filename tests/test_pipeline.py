@@ -79,14 +79,17 @@ def test_remove_document_by_name(fake_settings: Settings):
 
 
 class FailingEmbeddings(HashingEmbeddings):
-    """Fails part-way through a document, as a crash would."""
+    """Fails part-way through a document, as a crash would: on its ``fail_on``-th call (a batch of chunks
+    is two calls, the chunks' texts and their sentences')."""
 
-    def __init__(self, fail_after: int) -> None:
+    def __init__(self, fail_on: int) -> None:
         super().__init__()
-        self.fail_after = fail_after
+        self.fail_on = fail_on
+        self.calls = 0
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        if self.embedded_texts + len(texts) > self.fail_after:
+        self.calls += 1
+        if self.calls >= self.fail_on:
             raise RuntimeError("simulated crash")
         return super().embed_documents(texts)
 
@@ -99,7 +102,7 @@ def test_a_failure_mid_document_keeps_the_previous_version_live(fake_settings: S
     text = showcase.read_text(encoding="utf-8")
     showcase.write_text(text.replace("Key Insight", "Main Lesson"), encoding="utf-8")
 
-    crashing = open_store(fake_settings.model_copy(update={"embedding_batch_size": 4}), FailingEmbeddings(6))
+    crashing = open_store(fake_settings.model_copy(update={"embedding_batch_size": 4}), FailingEmbeddings(5))
     with pytest.raises(RuntimeError):
         ingest_paths(crashing, [fake_settings.seeds_dir], fake_settings, progress=False)
     assert _live_by_source(store) == before  # some new chunks are stored, none is live
@@ -144,3 +147,44 @@ def test_opening_with_another_embedding_model_is_a_clear_error(fake_settings: Se
         _open(other)
     rebuilt = _open(other, rebuild=True)
     assert rebuilt.embedding_model == "another-model" and not rebuilt.manifest()
+
+
+def test_every_live_chunk_has_its_sentences_and_removed_chunks_lose_theirs(fake_settings: Settings):
+    store = _open(fake_settings)
+    ingest_paths(store, [fake_settings.seeds_dir], fake_settings, progress=False)
+    passages = store.live_passages()
+    sentences = store.sentences([p.chunk_id for p in passages])
+    assert set(sentences) == {p.chunk_id for p in passages}
+    for passage in passages:
+        quotes, vectors = sentences[passage.chunk_id]
+        assert len(quotes) == len(vectors) >= 1
+        assert all(0 <= quote.start < quote.end <= len(passage.text) for quote in quotes)
+    edited = next(fake_settings.seeds_dir.glob("003_*.txt"))
+    gone = {p.chunk_id for p in passages if p.metadata.source == edited.name}
+    edited.unlink()
+    ingest_paths(store, [fake_settings.seeds_dir], fake_settings, progress=False)
+    assert not store.sentences(sorted(gone))
+
+
+def test_chunks_stored_without_sentences_are_embedded_again(fake_settings: Settings):
+    """A store from before sentence vectors, or an ingest killed between the two writes, heals on the next ingest."""
+    embeddings = HashingEmbeddings()
+    store = _open(fake_settings, embeddings)
+    ingest_paths(store, [fake_settings.seeds_dir], fake_settings, progress=False)
+    victim = store.live_passages()[0].chunk_id
+    store._sentences.delete(where={"chunk_id": victim})  # as if the sentence write never happened
+    assert victim not in store.complete_ids()
+    report = ingest_paths(_open(fake_settings, embeddings), [fake_settings.seeds_dir], fake_settings, progress=False)
+    assert report.chunks_added == 1
+    assert victim in store.complete_ids() and store.sentences([victim])
+
+
+def test_a_store_without_sentence_vectors_still_answers_before_its_next_ingest(fake_settings: Settings):
+    from assistant.retrieval import HybridRetriever
+
+    store = _open(fake_settings)
+    ingest_paths(store, [fake_settings.seeds_dir], fake_settings, progress=False)
+    passages = store.live_passages()[:3]
+    store._sentences.delete(where={"chunk_id": {"$in": [p.chunk_id for p in passages]}})
+    found = HybridRetriever(store, fake_settings).sentences(passages)
+    assert set(found) == {p.chunk_id for p in passages} and all(len(v) for _, v in found.values())

@@ -116,3 +116,17 @@ def test_sources_lists_documents_with_counts_and_dates(real_settings, monkeypatc
     assert len(documents) == 5
     assert documents["001_5b5a222d77539bfb.txt"]["date"] == "2024-12-04"
     assert all(d["chunks"] > 0 for d in documents.values())
+
+
+def test_one_forward_pass_gives_the_chunk_vector_and_sentence_vectors(real_embeddings):
+    """The chunk's vector from the token embeddings equals the model's own; a sentence's is close to its own."""
+    import numpy as np
+
+    from assistant.embeddings import embed_with_spans
+
+    text = "Notes · Why Not? Trust\nThe Trust developed Thinking Space. Young people prefer confidential space."
+    spans = [(23, 58), (59, len(text))]
+    vectors, sentence_vectors = embed_with_spans(real_embeddings, [text], [spans])
+    assert np.dot(vectors[0], real_embeddings.embed_documents([text])[0]) > 0.9999
+    for (start, end), vector in zip(spans, sentence_vectors[0], strict=True):
+        assert np.dot(vector, real_embeddings.embed_query(text[start:end])) > 0.7

@@ -1,0 +1,247 @@
+"""What reaches Gradio at all: one ASGI middleware in front of the app, and a bounded validation error.
+
+- **Origins.** Cookies do not care about ports, so without this check any page served on this machine
+  (or, on a network, any site the user visits) could call the API as the signed-in user. A browser
+  request that names another origin (``Origin``), or that a page on another origin made
+  (``Sec-Fetch-Site``, except a plain link the user followed), is refused; clients that are not
+  browsers send neither and still need to sign in. Bound to loopback, the ``Host`` must be a loopback
+  name too, so a DNS name pointed at 127.0.0.1 cannot reach the app.
+- **Sign-in.** ``/login`` is throttled per user name and per client address (see ``SignInThrottle``);
+  each failure is logged with the name and address, never the password.
+- **Cancel.** Gradio's ``/gradio_api/cancel`` takes any job id from anyone; here only the signed-in
+  user and session that queued a job may cancel it. Its stream routes (``/gradio_api/stream/<job>`` and
+  ``.../close``) need no sign-in at all and would hand any job new inputs or close it: here only the user
+  who started a streaming job may send to it (the app has none, so in practice they are refused).
+- **Framing.** Every response forbids being shown in a frame of another origin: otherwise a page on
+  another port could show the app, signed in, under its own and steer the user's clicks onto "Remove
+  document".
+"""
+
+import json
+import logging
+import math
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assistant.auth import Access, SignInThrottle
+
+log = logging.getLogger(__name__)
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+LOGIN_PATHS = frozenset({"/login", "/login/"})
+CANCEL_PATHS = frozenset({"/gradio_api/cancel", "/gradio_api/cancel/"})
+STREAM_PREFIX = "/gradio_api/stream/"
+# Both headers: CSP's frame-ancestors for current browsers, X-Frame-Options for older ones.
+NO_FRAMING = [(b"content-security-policy", b"frame-ancestors 'self'"), (b"x-frame-options", b"SAMEORIGIN")]
+# A sign-in form or a cancel request is a few hundred bytes; anything far larger is not one.
+_MAX_SMALL_BODY = 64 * 1024
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_MAX_LOGGED_NAME = 64
+
+
+class Guard:
+    """ASGI middleware: installed through ``launch(app_kwargs={"middleware": [...]})``."""
+
+    def __init__(self, app: ASGIApp, access: Access, throttle: SignInThrottle, loopback: bool) -> None:
+        self.app = app
+        self.access = access
+        self.throttle = throttle
+        self.loopback = loopback
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        send = _unframed(send)
+        refusal = self._refusal(headers)
+        if refusal:
+            log.warning("Refused %s %s from %s: %s", scope["method"], scope["path"][:100], _address(scope), refusal)
+            await JSONResponse({"detail": refusal}, status_code=403)(scope, receive, send)
+            return
+        if scope["method"] == "POST" and scope["path"] in LOGIN_PATHS and self.access.required:
+            await self._sign_in(scope, receive, send)
+        elif scope["method"] == "POST" and scope["path"] in CANCEL_PATHS:
+            await self._cancel(scope, receive, send, headers)
+        elif scope["method"] == "POST" and scope["path"].startswith(STREAM_PREFIX):
+            await self._stream(scope, receive, send, headers)
+        else:
+            await self.app(scope, receive, send)
+
+    def _refusal(self, headers: Headers) -> str | None:
+        host = headers.get("host", "")
+        if self.loopback and (_split(f"//{host}") or ("", 0))[0] not in LOOPBACK_HOSTS:
+            return "this app answers only to this machine's own address."
+        origin = headers.get("origin")
+        if origin is not None:
+            from_origin = _split(origin)
+            if from_origin is None or from_origin != _split(f"//{host}", urlsplit(origin).scheme):
+                return "requests from another site or port are refused."
+        if headers.get("sec-fetch-site") in {"cross-site", "same-site"} and headers.get("sec-fetch-mode") != "navigate":
+            return "requests from another site or port are refused."
+        return None
+
+    async def _sign_in(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await _read_body(receive)
+        if body is None:
+            await JSONResponse({"detail": "The sign-in request is too large."}, status_code=413)(scope, receive, send)
+            return
+        try:
+            async with Request(scope, _replay(body, receive)).form() as form:
+                username = str(form.get("username") or "").strip()
+        except (HTTPException, MultiPartException):
+            await JSONResponse({"detail": "The sign-in request is malformed."}, status_code=400)(scope, receive, send)
+            return
+        address = _address(scope)
+        wait = self.throttle.begin(username, address)
+        if wait > 0:
+            seconds = math.ceil(wait)
+            log.warning("Refused a sign-in as %r from %s: %d s to wait.", _name(username), address, seconds)
+            message = f"Too many failed sign-ins: try again in {seconds} seconds."
+            response = JSONResponse({"detail": message}, status_code=429, headers={"Retry-After": str(seconds)})
+            await response(scope, receive, send)
+            return
+        status = await _forward(self.app, scope, _replay(body, receive), send)
+        if status == 200:
+            self.throttle.succeeded(username, address)
+        else:
+            failures = self.throttle.recent_failures(username)
+            log.warning("Failed sign-in as %r from %s (%d recent failures).", _name(username), address, failures)
+
+    async def _cancel(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
+        body = await _read_body(receive)
+        if body is None:
+            await JSONResponse({"detail": "The cancel request is too large."}, status_code=413)(scope, receive, send)
+            return
+        try:
+            request = json.loads(body)
+            event_id, session_hash = str(request["event_id"]), str(request["session_hash"])
+        except (ValueError, TypeError, KeyError):
+            await self.app(scope, _replay(body, receive), send)  # Gradio refuses it as malformed
+            return
+        event = _job(scope, headers, event_id)
+        if event is None or event.session_hash != session_hash:
+            log.warning("Refused a cancel from %s: not the session that queued the job.", _address(scope))
+            message = "Only the session that started a job may cancel it."
+            await JSONResponse({"detail": message}, status_code=403)(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _stream(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
+        event = _job(scope, headers, scope["path"][len(STREAM_PREFIX) :].split("/", 1)[0])
+        if event is None or not event.streaming:
+            log.warning("Refused a stream request from %s: not a streaming job of theirs.", _address(scope))
+            message = "Only the user who started a streaming job may send to it."
+            await JSONResponse({"detail": message}, status_code=403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def refuse_malformed(request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's handler for requests that fail validation: one bounded log line naming where the
+    problems are (never the values sent, which may hold questions), and a short reply."""
+    problems = error.errors() if isinstance(error, RequestValidationError) else []
+    where = "; ".join(".".join(str(part)[:40] for part in problem["loc"]) for problem in problems[:3])
+    log.warning(
+        "Refused a malformed request to %s from %s: %d problems (%s).",
+        request.url.path[:100], _address(request.scope), len(problems), where[:300],
+    )  # fmt: skip
+    return JSONResponse({"detail": "The request was malformed."}, status_code=422)
+
+
+def _split(url: str, scheme: str = "http") -> tuple[str, int] | None:
+    """(host name, port) of an origin or of ``//host:port``, the port defaulting by ``scheme``;
+    None when it cannot be read (an origin such as "null" included)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme or scheme)
+    except ValueError:
+        return None
+    return ((parts.hostname or "").lower(), port) if parts.hostname and port else None
+
+
+def _address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def _name(username: str) -> str:
+    return username[:_MAX_LOGGED_NAME]
+
+
+def _job(scope: Scope, headers: Headers, event_id: str) -> Any:
+    """The queued or running job ``event_id`` in Gradio's own queue (as its cancel route reads it),
+    when the signed-in user making this request started it; else None."""
+    app = scope["app"]
+    event = app.get_blocks()._queue.event_ids_to_events.get(event_id)
+    return event if event is not None and event.username == _signed_in_user(app, headers) else None
+
+
+def _unframed(send: Send) -> Send:
+    """``send``, adding to the response the headers that forbid showing it in another origin's frame."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *NO_FRAMING]}
+        await send(message)
+
+    return sending
+
+
+def _signed_in_user(app: Any, headers: Headers) -> str | None:
+    """The user Gradio's session cookie names (Gradio sets two, one of them for plain HTTP)."""
+    cookies = Request({"type": "http", "headers": headers.raw}).cookies
+    token = cookies.get(f"access-token-{app.cookie_id}") or cookies.get(f"access-token-unsecure-{app.cookie_id}")
+    return app.tokens.get(token) if token else None
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request body, or None when it is larger than a small request can be."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > _MAX_SMALL_BODY:
+            return None
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands over ``body`` once, then waits on the real connection (for a disconnect)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
+
+
+async def _forward(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> int:
+    """Pass the request on and return the status the app answered with."""
+    status = 0
+
+    async def watch(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+        await send(message)
+
+    await app(scope, receive, watch)
+    return status

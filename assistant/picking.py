@@ -1,0 +1,162 @@
+"""Pick the sentences that answer: every sentence of the whole units (project block, table, row) that the
+top passages belong to, scored by meaning (the question's vector against sentence vectors stored at
+ingest), by word coverage, and by whether it states the kind of fact asked for.
+"""
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.grounding import Grounding
+from assistant.models import Passage, SearchResult
+from assistant.questions import SINGLE_FACTS, AskedFact, FactKind, framing_removed, states
+from assistant.retrieval import HybridRetriever, tokenize
+from assistant.sentences import Quote, is_heading
+from assistant.settings import Settings
+
+# A sentence that leans on the one before it ("This found that ...") is quoted with it.
+_LEANS_BACK = re.compile(r"^(this|these|that|those|it|its|they|their|he|she|such|there)\b", re.IGNORECASE)
+# A national plan's aims ("... will be supported") are not what a project did or found.
+_AIM = re.compile(r"\b(will|must|should)\s+(?:not\s+)?[a-z]+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    quote: Quote
+    passage: Passage  # the chunk that holds the sentence
+    unit_rank: int  # rank (0 = best) of the search result whose unit the sentence comes from
+    order: int  # the sentence's position in its unit
+    similarity: float  # cosine of the question's and the sentence's vectors
+    coverage: float  # idf-weighted share of the question's words the sentence (with its context) holds
+    score: float
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.passage.metadata.unit_id, self.order)
+
+
+@dataclass(frozen=True)
+class UnitSentences:
+    """The sentences of one unit in order, each with the chunk it sits in."""
+
+    rank: int
+    quotes: list[tuple[Quote, Passage, np.ndarray]]
+
+
+class SentencePicker:
+    def __init__(self, retriever: HybridRetriever, settings: Settings) -> None:
+        self.retriever = retriever
+        self.settings = settings
+
+    def units(self, results: list[SearchResult], count: int) -> list[UnitSentences]:
+        """The whole units of the first ``count`` results, with their stored sentences and vectors."""
+        chosen = [self.retriever.unit_passages(result.passage) for result in results[:count]]
+        stored = self.retriever.sentences([passage for unit in chosen for passage in unit])
+        units: list[UnitSentences] = []
+        for rank, passages in enumerate(chosen):
+            quotes: list[tuple[Quote, Passage, np.ndarray]] = []
+            seen: set[str] = set()
+            for passage in passages:
+                if passage.chunk_id not in stored:
+                    continue
+                sentences, vectors = stored[passage.chunk_id]
+                for quote, vector in zip(sentences, vectors, strict=True):
+                    if quote.text in seen:  # a table's header or an overlap repeated in its next chunk
+                        continue
+                    seen.add(quote.text)
+                    quotes.append((quote, passage, vector))
+            units.append(UnitSentences(rank, quotes))
+        return units
+
+    def candidates(
+        self, question: str, vector: list[float], asked: AskedFact, units: list[UnitSentences], grounding: Grounding
+    ) -> list[Candidate]:
+        """Every sentence of the units, scored; best first."""
+        query = np.asarray(vector, dtype=np.float32)
+        subject = framing_removed(question) or question
+        noun_words = frozenset(tokenize(asked.noun))
+        # Aims are what a question about aims asks for ("What will Promise Keepers be responsible for?"), and a
+        # question of when or where may be about an event still to come ("... will be in Aberdeen").
+        timed = set(asked.kinds) & {FactKind.DATE, FactKind.YEAR, FactKind.TIME, FactKind.WEEKDAY, FactKind.PLACE}
+        aim_penalty = 0.0 if _AIM.search(question) or timed else self.settings.pick_aim_penalty
+        scored: list[Candidate] = []
+        for unit in units:
+            for order, (quote, passage, sentence_vector) in enumerate(unit.quotes):
+                if len(tokenize(quote.text)) < 2 or is_heading(quote.text):
+                    continue  # a heading or a fragment says nothing on its own
+                similarity = float(sentence_vector @ query) if sentence_vector.size else 0.0
+                coverage = grounding.coverage(subject, f"{passage.metadata.context} {quote.text}")
+                stated = asked.kind is not FactKind.GENERAL and asked.stated_by(quote.text, noun_words)
+                score = (
+                    self.settings.pick_meaning_weight * similarity
+                    + (1 - self.settings.pick_meaning_weight) * coverage
+                    + (self.settings.pick_kind_bonus if stated else 0.0)
+                    - self.settings.pick_rank_step * unit.rank
+                    - (aim_penalty if _AIM.search(quote.text) else 0.0)
+                )
+                scored.append(Candidate(quote, passage, unit.rank, order, similarity, coverage, score))
+        scored.sort(key=lambda candidate: -candidate.score)
+        return scored
+
+    @staticmethod
+    def stands_alone(candidate: Candidate) -> bool:
+        """A sentence that can stand for its project: not a plan's aim, a heading, a fragment or a lead-in."""
+        text = candidate.quote.text
+        return (
+            len(tokenize(text)) >= 5
+            and not _AIM.search(text)
+            and not _LEANS_BACK.match(text)
+            and not text.rstrip().endswith(":")
+        )
+
+    def compose(self, candidates: list[Candidate], asked: AskedFact) -> list[Candidate]:
+        """The answer's sentences: the best first (with the sentence it leans on, or the one it introduces),
+        then, for each kind of fact asked that none states yet ("when and where"), the best sentence stating
+        it, then the next best from any unit; at most ``extractive_sentences`` in all."""
+        if not candidates:
+            return []
+        by_key = {candidate.key: candidate for candidate in candidates}
+        best = candidates[0]
+        limit = self.settings.extractive_sentences
+        picked: list[Candidate] = []
+
+        def add(candidate: Candidate) -> None:
+            if candidate.key in {chosen.key for chosen in picked} or len(picked) >= limit:
+                return
+            before = by_key.get((candidate.passage.metadata.unit_id, candidate.order - 1))
+            if before and _LEANS_BACK.match(candidate.quote.text):
+                add(before)
+            picked.append(candidate)
+            after = by_key.get((candidate.passage.metadata.unit_id, candidate.order + 1))
+            if after and candidate.quote.text.rstrip().endswith(":"):
+                picked.append(after)
+
+        add(best)
+        # The sentence after the best one often carries the fact it leads up to.
+        successor = by_key.get((best.passage.metadata.unit_id, best.order + 1))
+        if successor and successor.score >= best.score * self.settings.pick_successor_share:
+            add(successor)
+        noun_words = frozenset(tokenize(asked.noun))
+        for kind in asked.kinds:
+            if kind in SINGLE_FACTS and not any(states(kind, c.quote.text, noun_words, asked.question) for c in picked):
+                # A year not given, the date is the nearest thing the notes say ("Tuesday 25 January").
+                wanted = (kind, FactKind.DATE) if kind is FactKind.YEAR else (kind,)
+                stating = next(
+                    (
+                        c
+                        for c in candidates
+                        if c.unit_rank == best.unit_rank
+                        and any(states(w, c.quote.text, noun_words, asked.question) for w in wanted)
+                    ),
+                    None,
+                )
+                if stating and stating.score >= best.score * self.settings.pick_kind_share:
+                    add(stating)
+        for candidate in candidates[1:]:
+            if candidate.score < best.score * self.settings.pick_keep_share:
+                break
+            unit_id = candidate.passage.metadata.unit_id
+            if sum(chosen.passage.metadata.unit_id == unit_id for chosen in picked) < self.settings.pick_per_unit:
+                add(candidate)  # supporting points come from several projects, not one project's every line
+        return picked

@@ -1,0 +1,260 @@
+"""What a question asks for: the kind of fact (a date, a number, a name, a place, a contact, a finding, a list)
+and the words it is about, as opposed to the words that frame it ("I'm a ... and our ... Has anyone ...?").
+
+Every rule here reads the shape of English questions, never the words of particular ones.
+"""
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+
+class FactKind(Enum):
+    DATE = "date"
+    YEAR = "year"
+    TIME = "time"
+    WEEKDAY = "day of the week"
+    COUNT = "number"
+    AMOUNT = "amount of money"
+    SHARE = "figure"
+    DURATION = "length of time"
+    PLACE = "place"
+    PERSON_OR_ORGANISATION = "name"
+    CONTACT = "contact"
+    FINDING = "finding"
+    LIST = "list"
+    GENERAL = "general"
+
+
+# Kinds whose absence from the picked sentences is worth saying out loud: they are single facts.
+SINGLE_FACTS = frozenset(
+    {
+        FactKind.DATE,
+        FactKind.YEAR,
+        FactKind.TIME,
+        FactKind.WEEKDAY,
+        FactKind.COUNT,
+        FactKind.AMOUNT,
+        FactKind.SHARE,
+        FactKind.DURATION,
+        FactKind.PLACE,
+        FactKind.PERSON_OR_ORGANISATION,
+        FactKind.CONTACT,
+    }
+)
+
+_I = re.IGNORECASE
+# Order matters: the first pattern that matches decides the kind.
+_KIND_PATTERNS: tuple[tuple[FactKind, re.Pattern[str]], ...] = (
+    (
+        FactKind.CONTACT,
+        re.compile(
+            r"\b(contact (details|person|for|them|him|her|info)|(is there|who is|who's|whos|any) (a |the )?contact|"
+            r"(can|could|should|do) (i|we) contact|how (do|can|could|would) (i|we) (contact|reach)|e-?mail|"
+            r"get in touch|reach (them|him|her)|phone number|who should i (ask|call|contact))",
+            _I,
+        ),
+    ),
+    (FactKind.WEEKDAY, re.compile(r"\b(what|which) day of the week\b", _I)),
+    (FactKind.TIME, re.compile(r"\b(what time|which time|at what time)\b", _I)),
+    (FactKind.YEAR, re.compile(r"\b(what|which|in which|in what) year\b(?! of\b)", _I)),
+    (
+        FactKind.DATE,
+        # "when" opening a question or a clause of it, not "... when things escalate".
+        re.compile(
+            r"(^\W*|[.?!,;]\s*|\band\s+)when\b|\b(what date|which date|on what date|what day\b|which month|what month)",
+            _I,
+        ),
+    ),
+    (
+        FactKind.AMOUNT,
+        re.compile(r"\bhow much (money|funding|did .* (cost|pay|award|give))|\b(cost|budget|price)\b", _I),
+    ),
+    (
+        FactKind.SHARE,
+        re.compile(
+            r"\b(what (share|proportion|percentage|fraction)|how (much )?(more|less) likely|how likely|what percent)",
+            _I,
+        ),
+    ),
+    (FactKind.DURATION, re.compile(r"\bhow long\b", _I)),
+    (FactKind.COUNT, re.compile(r"\b(how many|number of|how much)\b", _I)),
+    (
+        FactKind.PLACE,
+        re.compile(
+            r"\b(where\b(?! (do|does|did|would|should|could|can) (i|we|you|they|a team|teams?) (start|begin))|"
+            r"(in )?(which|what) (town|city|venue|place|area|region|council area|local authority|country|building))",
+            _I,
+        ),
+    ),
+    (
+        FactKind.PERSON_OR_ORGANISATION,
+        re.compile(
+            r"^\W*(who|whom|whose|who's|whos)\b|\b(what is|what's|whats) the name\b|"
+            r"\b(who (is|was|are|were|ran|runs|led|leads|created|developed|made|"
+            r"hosted|presented|raised|set up|is behind|'?s behind)|which (organisation|organization|charity|"
+            r"council|group|team|table|project|partner|body|person|people))",
+            _I,
+        ),
+    ),
+    (
+        FactKind.LIST,
+        re.compile(
+            r"\b(what|which) (are|were) (the )?(\w+ )?(steps|tools|areas|priorities|fundamentals|solutions|"
+            r"recommendations|actions|outcomes|principles|reports|foundations|ways|barriers|challenges|"
+            r"strengths)\b|\blist\b|\b(which|what) (tools|steps|solutions|outcomes)\b",
+            _I,
+        ),
+    ),
+    (
+        FactKind.FINDING,
+        re.compile(
+            r"\b(find|found|findings|learnt|learned|showed|shown|reveal|revealed|discover|discovered|conclude|"
+            r"concluded|insights?)\b|\b(did|does|do) .{0,60}\b(learn|show)\b",
+            _I,
+        ),
+    ),
+)
+
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_YEAR = re.compile(r"\b(19|20)\d\d\b")
+_DATE = re.compile(
+    rf"\b(\d{{1,2}}(st|nd|rd|th)?\s+{_MONTH}\b|{_MONTH}\s+\d{{1,2}}(st|nd|rd|th)?\b|{_MONTH}\.?\s+(19|20)\d\d|"
+    rf"\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|(19|20)\d\d-\d\d(-\d\d)?)",
+    _I,
+)
+_WEEKDAY = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", _I)
+_TIME = re.compile(r"\b\d{1,2}[.:]\d\d\b|\b\d{1,2}\s?(am|pm)\b", _I)
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"hundred|thousand|million|dozen|half|third|quarter|several|dozens|hundreds|thousands"
+)
+_NUMBER = re.compile(rf"\b\d+(?:[.,]\d+)*%?|\b({_NUMBER_WORDS})\b", _I)
+_MONEY = re.compile(r"[£$€]\s?\d|\b\d+(?:[.,]\d+)*\s?(k|m|million|billion|thousand|pounds?)\b", _I)
+_SHARE = re.compile(rf"\d%|\bper ?cent\b|\b\d+(?:\.\d+)?\s+times\b|\b({_NUMBER_WORDS})\b", _I)
+_DURATION = re.compile(rf"\b(\d+|{_NUMBER_WORDS})[\s-]+(years?|months?|weeks?|days?|hours?|minutes?)\b", _I)
+_PLACE = re.compile(r"\b(in|at|across|from|near)\s+(the\s+)?[A-Z][\w'’-]+")
+_CAPITALISED = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][\w'’&-]*(?:\s+(?:of|and|for|in|the)?\s*[A-Z][\w'’&-]*)*")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"\b0\d{3,4}\s?\d{3}\s?\d{3,4}\b")
+_FINDING = re.compile(
+    r"\b(found|find|finding|showed|shows|show|highlighted|revealed|learn|learning|learned|learnt|insight|"
+    r"concluded|suggests?|helped|led to|resulted|meant|demonstrated|identified|more likely|less likely)\b",
+    _I,
+)
+_LIST_SHAPE = re.compile(r";|:\s|\b\w+, \w+(?: \w+)?,? and\b")
+
+# Framing: the asker's situation and the politeness around the request, not what is asked about.
+_FIRST_PERSON = re.compile(
+    r"\b(i|i'm|im|i've|ive|i'd|id|me|my|we|we're|were|we've|our|us|anyone|anybody|someone|somebody|"
+    r"wondering|looking|want|wanted|need|needs|love|like|please|thanks|thank|tbh|honestly|really|just|"
+    r"actually|know|tell|help|idea|ideas|example|examples|something|anything|stuff|thing|things|kind|sort|"
+    r"has|have|had|got|get|getting|been|doing|done|does|did|could|would|should|can|may|might|must|"
+    r"is|are|was|were|there|any|whats|what's|hows|how's|whos|who's|"
+    r"contact|email|e-mail|touch|name|date|year|month|week|day|time)\b",
+    _I,
+)
+
+
+@dataclass(frozen=True)
+class AskedFact:
+    kinds: tuple[FactKind, ...]  # every kind asked for ("when and where ..."), the first one first
+    noun: str  # for a count: the words after "how many" ("local authorities' approaches"), else ""
+    question: str
+
+    @property
+    def kind(self) -> FactKind:
+        return self.kinds[0]
+
+    def stated_by(self, text: str, noun_words: frozenset[str]) -> bool:
+        """``text`` states a fact of one of the asked kinds."""
+        return any(states(kind, text, noun_words, self.question) for kind in self.kinds)
+
+
+def asked_fact(question: str) -> AskedFact:
+    """The kinds of fact a question asks for; GENERAL when it asks for none in particular."""
+    kinds: list[FactKind] = []
+    noun = ""
+    for kind, pattern in _KIND_PATTERNS:
+        match = pattern.search(question)
+        if match:
+            kinds.append(kind)
+            if kind is FactKind.COUNT:
+                noun = " ".join(question[match.end() :].split()[:3])
+    return AskedFact(tuple(kinds) or (FactKind.GENERAL,), noun, question)
+
+
+def _new_name(text: str, question: str) -> bool:
+    """A capitalised name in ``text`` that the question does not already give."""
+    asked = question.lower()
+    return any(name.lower() not in asked for name in _CAPITALISED.findall(text) if len(name) > 2)
+
+
+def states(kind: FactKind, text: str, noun_words: frozenset[str] = frozenset(), question: str = "") -> bool:
+    """Whether ``text`` states a fact of this kind (a date for DATE, a number for COUNT, ...)."""
+    if kind is FactKind.YEAR:
+        return bool(_YEAR.search(text))
+    if kind is FactKind.DATE:
+        return bool(_DATE.search(text) or _YEAR.search(text) or _WEEKDAY.search(text))
+    if kind is FactKind.WEEKDAY:
+        return bool(_WEEKDAY.search(text))
+    if kind is FactKind.TIME:
+        return bool(_TIME.search(text))
+    if kind is FactKind.AMOUNT:
+        return bool(_MONEY.search(text))
+    if kind is FactKind.SHARE:
+        return bool(_SHARE.search(text))
+    if kind is FactKind.DURATION:
+        return bool(_DURATION.search(text))
+    if kind is FactKind.COUNT:
+        return _counts(text, noun_words)
+    if kind is FactKind.PLACE:
+        return any(match.group().split()[-1].lower() not in question.lower() for match in _PLACE.finditer(text))
+    if kind is FactKind.PERSON_OR_ORGANISATION:
+        return _new_name(text, question)
+    if kind is FactKind.CONTACT:
+        return bool(_EMAIL.search(text) or _PHONE.search(text))
+    if kind is FactKind.FINDING:
+        return bool(_FINDING.search(text))
+    if kind is FactKind.LIST:
+        return bool(_LIST_SHAPE.search(text))
+    return True
+
+
+def _counts(text: str, noun_words: frozenset[str]) -> bool:
+    """A number that counts the asked thing: "34 people", "three schools", or "No of Attendees: 34"."""
+    words = re.findall(r"[\w%'’-]+|:", text.lower())
+    for position, word in enumerate(words):
+        if not _NUMBER.fullmatch(word) or word.endswith("%"):
+            continue
+        if not noun_words:
+            return True
+        after = words[position + 1 : position + 4]
+        before = words[max(0, position - 4) : position]
+        if any(_related(candidate, noun) for candidate in after for noun in noun_words):
+            return True
+        if ":" in before and any(_related(candidate, noun) for candidate in before for noun in noun_words):
+            return True
+    return False
+
+
+def _related(word: str, other: str) -> bool:
+    """Two forms of one word: "attendees" and "attended", "schools" and "school"."""
+    shared = 0
+    for first, second in zip(word, other, strict=False):
+        if first != second:
+            break
+        shared += 1
+    return word == other or shared >= max(5, min(len(word), len(other)) - 2) or (shared >= 4 and shared == len(other))
+
+
+# The words that ask for a kind of fact are not what the question is about.
+_ASKING = re.compile(r"\bhow (many|much|long|often|likely)\b|\bwhat (share|proportion|percentage)\b", _I)
+
+
+def framing_removed(question: str) -> str:
+    """The question's words without the asker's framing, for word-overlap scores (the embedder sees it all)."""
+    return re.sub(r"\s+", " ", _FIRST_PERSON.sub(" ", _ASKING.sub(" ", question))).strip()

@@ -1,0 +1,128 @@
+"""The quotable sentences of a passage, with where each sits in the passage's text.
+
+Ingest embeds each one (see ``assistant.embeddings``) and answers quote them, so both must cut a
+passage the same way: this module is the one place that does it.
+"""
+
+import re
+from dataclasses import dataclass
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9#])")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•▶►▪→]|\d{1,2}[.)])\s+")
+# A table's header ("Question: ...?") is repeated on each of its chunks: it frames the passage.
+_HEADER = re.compile(r"^Question: .*\?$")
+# Breadcrumbs and gallery captions copied with a web page ("Gallery › Scottish Attachment in Action").
+_FURNITURE = re.compile(r"\s[›»]\s|^(?:gallery|menu|share|print|back to top)$", re.IGNORECASE)
+# A field label before its value ("Key learning: ..."): up to five words, the first capitalised.
+_LABEL = re.compile(r"^(?P<label>[A-Z][\w'’()/-]*(?:\s+[\w'’()/-]+){0,4}):\s+(?P<value>\S.*)$")
+# A value this short keeps its label: "No of Attendees: 34" means nothing as "34".
+_LABEL_KEEP_WORDS = 4
+# Words that only join a sentence to the one before it; cut from the front of a quote.
+_DANGLING_START = re.compile(r"^(?:and|so|but|also|plus)\b[,\s]+(?=\S)", re.IGNORECASE)
+_MAX_LIST_ITEMS = 8
+# Stored with each sentence: a store whose sentences were cut by another version of these rules re-embeds them.
+QUOTES_VERSION = 4
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A sentence, or a list joined to the line that introduces it, as an answer may quote it."""
+
+    text: str
+    start: int  # its span in the passage text (the embedder's token offsets fall inside it)
+    end: int
+
+
+def is_heading(text: str) -> bool:
+    """A title or section label ("Kinship Learning Forum", "Key Insight"): short, unpunctuated, Title Case,
+    and no field or list ("No of Attendees: 34", "12th June 2024, Dundee" are facts)."""
+    words = text.split()
+    return (
+        len(words) <= 6
+        and ":" not in text
+        and "," not in text
+        and not text.rstrip().endswith((".", "!", "?", ":"))
+        and all(word[:1].isupper() or not word[:1].isalpha() for word in words if len(word) > 3)
+    )
+
+
+def _clean(text: str) -> str:
+    text = text.replace("**", "").strip()
+    match = _DANGLING_START.match(text)
+    if match:
+        text = text[match.end() :]
+        text = text[:1].upper() + text[1:]
+    return text
+
+
+def _unlabelled(text: str) -> str:
+    match = _LABEL.match(text)
+    if match and len(match["value"].split()) >= _LABEL_KEEP_WORDS:
+        return match["value"]
+    return text
+
+
+def split_with_offsets(text: str, offset: int = 0) -> list[Quote]:
+    """Sentences of one line of text, each with its span (``offset`` is where the line starts)."""
+    quotes: list[Quote] = []
+    position = 0
+    for match in [*_SENTENCE_END.finditer(text), None]:
+        if match and text[match.start() - 1] in "?!" and len(text[position : match.start()].split()) <= 3:
+            continue  # a name, not a sentence: "The Why Not? Trust developed Thinking Space."
+        end = match.start() if match else len(text)
+        piece = text[position:end]
+        stripped = piece.strip()
+        if stripped:
+            lead = position + len(piece) - len(piece.lstrip())
+            quotes.append(Quote(stripped, offset + lead, offset + lead + len(stripped)))
+        if match:
+            position = match.end()
+    return quotes
+
+
+def quotes_of(text: str, context: str = "") -> list[Quote]:
+    """The quotable units of a passage's text; ``context`` is its first line, which is not quoted."""
+    lines: list[tuple[str, int, int]] = []
+    position = 0
+    for raw in text.split("\n"):
+        start, end = position, position + len(raw)
+        position = end + 1
+        line = raw.strip()
+        if not line or (start == 0 and context and line == context) or _HEADER.match(line):
+            continue
+        if _FURNITURE.search(line):
+            continue
+        lead = start + len(raw) - len(raw.lstrip())
+        lines.append((line, lead, lead + len(line)))
+    units: list[Quote] = []
+    index = 0
+    while index < len(lines):
+        line, start, end = lines[index]
+        items: list[tuple[str, int]] = []
+        following = index + 1
+        while (
+            following < len(lines)
+            and len(items) < _MAX_LIST_ITEMS
+            and (
+                _LIST_ITEM.match(lines[following][0])
+                or (len(lines[following][0].split()) <= 6 and not line.endswith("."))
+            )
+        ):
+            items.append((_LIST_ITEM.sub("", lines[following][0]).rstrip(".;"), lines[following][2]))
+            following += 1
+        # A field's value ("Summary of Presentation: ..."), not a list's head ("Key learning: these tools:").
+        labelled = bool(_LABEL.match(line)) and _unlabelled(line) != line and not line.endswith(":")
+        if len(items) >= 2 and not _LIST_ITEM.match(line) and not labelled:
+            head = _clean(_unlabelled(line).rstrip(":"))
+            joined = "; ".join(_clean(item) for item, _ in items)
+            units.append(Quote(f"{head}: {joined}.", start, items[-1][1]))
+            index = following
+            continue
+        body = _LIST_ITEM.sub("", line)
+        body_start = start + len(line) - len(body)
+        for quote in split_with_offsets(body, body_start):
+            cleaned = _clean(_unlabelled(quote.text))
+            if cleaned:
+                units.append(Quote(cleaned, quote.start, quote.end))
+        index += 1
+    return units

@@ -1,0 +1,47 @@
+"""Every configuration mistake is one sentence naming its setting: no traceback, exit code 2."""
+
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+
+MISTAKES = {
+    "unknown generator": ({"PROMISE_LLM": "gpt"}, "PROMISE_LLM"),
+    "unknown packaged model": ({"PROMISE_LLM": "llamacpp", "PROMISE_LLM_MODEL": "llama-70b"}, "PROMISE_LLM_MODEL"),
+    "missing model file": (
+        {"PROMISE_LLM": "llamacpp", "PROMISE_LLM_MODEL_PATH": "/nowhere/model.gguf"},
+        "PROMISE_LLM_MODEL_PATH",
+    ),
+    "endpoint without an address": ({"PROMISE_LLM": "openai"}, "PROMISE_OPENAI_BASE_URL"),
+    "endpoint address that is not a URL": (
+        {"PROMISE_LLM": "openai", "PROMISE_OPENAI_BASE_URL": "localhost 8080"},
+        "PROMISE_OPENAI_BASE_URL",
+    ),
+    "a number that is not one": ({"PROMISE_TOP_K": "five"}, "PROMISE_TOP_K"),
+    "a port out of range": ({"PROMISE_PORT": "99999"}, "PROMISE_PORT"),
+    "a threshold out of range": ({"PROMISE_RELEVANCE_THRESHOLD": "3"}, "PROMISE_RELEVANCE_THRESHOLD"),
+    "an embedding model that is not there": ({"PROMISE_EMBEDDING_MODEL": "/nowhere/minilm"}, "/nowhere/minilm"),
+}
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_a_configuration_mistake_is_one_sentence_naming_the_setting(mistake, monkeypatch, capsys, tmp_path: Path):
+    environment, named = MISTAKES[mistake]
+    monkeypatch.setenv("PROMISE_STORE_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("PROMISE_CACHE_DIR", str(tmp_path / "cache"))
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    code = main(["ask", "What is Wee Breathers?"])
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert code == 2
+    assert len(lines) == 1 and lines[0].startswith("promise-assistant: ") and named in lines[0], captured.err
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_the_default_generator_is_extractive_and_needs_no_model(monkeypatch):
+    from assistant.settings import load_settings
+
+    monkeypatch.delenv("PROMISE_LLM", raising=False)
+    assert load_settings().llm == "extractive"

