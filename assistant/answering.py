@@ -25,7 +25,7 @@ from assistant.grounding import (
     subject_of,
 )
 from assistant.models import Answer, Briefing, Citation, Passage, ProjectMatch, SearchFilters, SearchResult
-from assistant.picking import Candidate, SentencePicker
+from assistant.picking import Candidate, SentencePicker, leans_back
 from assistant.prompts import Prompts
 from assistant.questions import SINGLE_FACTS, AskedFact, FactKind, asked_fact
 from assistant.retrieval import HybridRetriever, tokenize, validate_query
@@ -66,6 +66,23 @@ class DoneEvent:
 
 
 AnswerEvent = SourcesEvent | TextEvent | DoneEvent
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What stands for one organisation on a topic: its closest sentence (with the sentence before it when it
+    leans on that one), and the search result whose unit holds them."""
+
+    sentences: list[Candidate]
+    result: SearchResult
+
+    @property
+    def passage(self) -> Passage:
+        return self.sentences[-1].passage  # standing pairs share their chunk
+
+    @property
+    def text(self) -> str:
+        return " ".join(candidate.quote.text for candidate in self.sentences)
 
 
 def passage_units(passage: Passage) -> list[str]:
@@ -217,19 +234,20 @@ class Answerer:
         if not self._covered(question, standalone, results, similarity):
             yield DoneEvent(self._not_covered(question, standalone, results, started, retrieved, notice))
             return
-        if self.llm is None:
-            draft, passages = self._composed_draft(asked, candidates, units)
-        else:
-            passages = [result.passage for result in results[: self.settings.answer_passages]]
+        passages = [] if self.llm is None else [result.passage for result in results[: self.settings.answer_passages]]
+
+        def composed() -> str:
+            """The extractive answer, its passages numbered after those already supplied (and cited)."""
+            return self._composed_draft(asked, candidates, units, passages)
 
         citations: dict[int, int] = {}  # supplied passage number -> citation number shown
         kept: list[SupportedSentence] = []
         drafted_by = ["extractive"]  # who wrote the kept sentences, as the answer will say
         try:
             verified = (
-                self.grounding.verify(draft, passages, by_line=True)
+                self.grounding.verify(composed(), passages, by_line=True)
                 if self.llm is None
-                else self._verified_sentences(standalone, passages, drafted_by)
+                else self._verified_sentences(standalone, passages, drafted_by, composed)
             )
             for sentence in verified:
                 kept.append(sentence)
@@ -237,7 +255,7 @@ class Answerer:
         except GeneratorFailed as failure:
             # What the model had written and was verified stays; the notes' own sentences complete it.
             notice = str(failure)
-            for sentence in self.grounding.verify(self.extractive_draft(standalone, passages), passages):
+            for sentence in self.grounding.verify(composed(), passages, by_line=True):
                 if all(sentence.text != earlier.text for earlier in kept):
                     kept.append(sentence)
                     if "extractive" not in drafted_by:
@@ -278,17 +296,20 @@ class Answerer:
         relevance = self.grounding.relevance(standalone, results, similarity)
         return relevance >= self.settings.relevance_threshold or (close and relevance >= self.settings.relevance_floor)
 
-    def _composed_draft(self, asked: AskedFact, candidates: list[Candidate], units: list) -> tuple[str, list[Passage]]:
+    def _composed_draft(
+        self, asked: AskedFact, candidates: list[Candidate], units: list, passages: list[Passage]
+    ) -> str:
         """The extractive answer: the direct answer first, then supporting points, each naming its project.
 
         A contact question opens with the contact the notes give; a question of when or where opens
-        with the event's own date and place when no sentence states them.
+        with the event's own date and place when no sentence states them. The draft cites ``passages``,
+        to which the passages it quotes are added after those already there (a generator's, which its
+        verified sentences may cite), so both sets of citation numbers stay valid.
         """
         # Only sentences that pass verification on their own are composed, so each project is named before its
         # first sentence that is actually shown.
         checkable = [c for c in candidates if self.grounding.verify(c.quote.text, [c.passage], by_line=True)]
         picked = self.picker.compose(checkable, asked)
-        passages: list[Passage] = []
         lines: list[str] = []
 
         def number(passage: Passage) -> int:
@@ -320,10 +341,11 @@ class Answerer:
         for candidate in picked:
             who = _who(candidate.passage)
             lines.append(
-                f"{candidate.quote.text if who in named else _attributed(candidate)} [{number(candidate.passage)}]"
+                f"{candidate.quote.text if who in named else _attributed(candidate.passage, candidate.quote.text)}"
+                f" [{number(candidate.passage)}]"
             )
             named.add(who)
-        return "\n".join(lines), passages
+        return "\n".join(lines)
 
     @staticmethod
     def _missing_fact(asked: AskedFact, kept: list[SupportedSentence], passages: list[Passage]) -> str | None:
@@ -350,12 +372,10 @@ class Answerer:
         return f"{text.rstrip('.!?')} {''.join(markers)}{end}"
 
     def _verified_sentences(
-        self, question: str, passages: list[Passage], drafted_by: list[str]
+        self, question: str, passages: list[Passage], drafted_by: list[str], composed: Callable[[], str]
     ) -> Iterator[SupportedSentence]:
-        """The answer's sentences, each verified; ``drafted_by`` is set to whoever wrote the ones kept."""
-        if self.llm is None:
-            yield from self.grounding.verify(self.extractive_draft(question, passages), passages)
-            return
+        """The model's answer, each sentence verified; ``drafted_by`` is set to whoever wrote the ones kept.
+        ``composed`` gives the extractive answer (adding the passages it cites to ``passages``)."""
         messages = self._messages(self.prompts.answer_system, question, passages)
         buffer = draft = ""
         for text in self._model_text(messages, self.settings.max_answer_tokens):
@@ -374,7 +394,7 @@ class Answerer:
             # Small models often decline although the passages, which cleared the relevance gate, answer
             # the question; their own sentences then stand in. A draft that made claims the passages do
             # not support is not rescued: that answer is refused.
-            yield from self.grounding.verify(self.extractive_draft(question, passages), passages)
+            yield from self.grounding.verify(composed(), passages, by_line=True)
 
     def _model_text(self, messages: list[BaseMessage], max_tokens: int) -> Iterator[str]:
         """The model's text as it streams. A failure before any text restarts a local server (if it died)
@@ -417,41 +437,24 @@ class Answerer:
         return [SystemMessage(system), HumanMessage(user)]
 
     def _lean(self, question: str, passage: Passage) -> str:
-        """The passage's units that bear on the question, in their original order, within a word budget."""
+        """The passage's units that bear on the question, in their original order, within a word budget.
+
+        A chosen unit brings the one after it when that one leans back on it ("The Trust funded research
+        in Polmont Prison." then "This found that ..."): the finding is what was asked, though it shares
+        few of the question's words, and without it the model rightly says the notes don't cover it.
+        """
         units = passage_units(passage)
         ranked = sorted(range(len(units)), key=lambda i: -self.grounding.coverage(question, units[i]))
         chosen: set[int] = set()
         used = 0
         for index in ranked:
-            size = len(units[index].split())
+            group = [index] + ([index + 1] if index + 1 < len(units) and leans_back(units[index + 1]) else [])
+            size = sum(len(units[member].split()) for member in group if member not in chosen)
             if used and used + size > self.settings.passage_words:
                 continue
-            chosen.add(index)
+            chosen.update(group)
             used += size
         return " ".join(units[index] for index in sorted(chosen))
-
-    def extractive_draft(self, question: str, passages: Sequence[Passage]) -> str:
-        """The units of the passages that best cover the question, each with its passage number."""
-        scored: list[tuple[float, int, str]] = []
-        for number, passage in enumerate(passages, start=1):
-            prior = 1.0 - 0.05 * (number - 1)  # retrieval order breaks ties
-            for unit in passage_units(passage):
-                if len(tokenize(unit)) >= 3:
-                    scored.append((self.grounding.coverage(question, unit) * prior, number, unit))
-        scored.sort(key=lambda item: -item[0])
-        if not scored or scored[0][0] <= 0:
-            return ""
-        best = scored[0][0]
-        lines: list[str] = []
-        per_passage: dict[int, int] = {}
-        for score, number, unit in scored:
-            if score < best * 0.6 or len(lines) == self.settings.extractive_sentences:
-                break
-            if per_passage.get(number, 0) == 2:
-                continue
-            per_passage[number] = per_passage.get(number, 0) + 1
-            lines.append(f"{unit} [{number}]")
-        return "\n".join(lines)
 
     def best_unit(self, question: str, passage: Passage) -> str:
         """The sentence (or introduced list) of a passage that best covers the question."""
@@ -466,21 +469,20 @@ class Answerer:
         challenge = validate_query(challenge, self.settings)
         best = self._best_per_organisation(challenge, max(k * 4, 12))
         matches: list[ProjectMatch] = []
-        for candidate, result in best[:k]:
-            meta = candidate.passage.metadata
+        for standing in best[:k]:
+            meta = standing.passage.metadata
             name = meta.organisation or meta.project or ""
             matches.append(
                 ProjectMatch(name, meta.project if meta.organisation else None, meta.event, meta.date, meta.source,
-                             f"{candidate.quote.text.rstrip('.')} [1].", meta.contact,
-                             [Citation(1, candidate.passage, result.score)])
+                             f"{standing.text.rstrip('.')} [1].", meta.contact,
+                             [Citation(1, standing.passage, standing.result.score)])
             )  # fmt: skip
         return matches
 
-    def _best_per_organisation(
-        self, topic: str, depth: int, general: bool = False
-    ) -> list[tuple[Candidate, SearchResult]]:
-        """For each organisation among the top ``depth`` results, its sentence closest to the topic, best
-        first; sentences stating a plan's aims, headings and fragments never stand for a project.
+    def _best_per_organisation(self, topic: str, depth: int, general: bool = False) -> list[Standing]:
+        """For each organisation among the top ``depth`` results, its sentence closest to the topic (with the
+        one it leans on), best first; sentences stating a plan's aims, headings and fragments never stand for a
+        project.
         ``general``: notes that name no organisation (a discussion's points) count too, one per unit."""
         vector = self.retriever.embed(topic)
         results = self.retriever.search(topic, k=depth, vector=vector)
@@ -490,19 +492,23 @@ class Answerer:
         if not self._covered(topic, topic, results, similarity):
             return []
         by_unit = {result.passage.metadata.unit_id: result for result in results}
-        best: list[tuple[Candidate, SearchResult]] = []
+        by_key = {candidate.key: candidate for candidate in candidates}
+        best: list[Standing] = []
         seen: set[tuple[str, str]] = set()
         for candidate in candidates:
             meta = candidate.passage.metadata
             name = (meta.organisation or meta.project or "").lower()
-            if (not name and not general) or (name, meta.event) in seen or not self.picker.stands_alone(candidate):
+            if (not name and not general) or (name, meta.event) in seen:
+                continue
+            sentences = self.picker.standing(candidate, by_key)
+            if not sentences:
                 continue
             if not name:  # general notes (a discussion, an overview): one point per section of them
                 name = f"{meta.section or ''}\x00{meta.unit_id}"
             if candidate.similarity < self.settings.finder_min_similarity:
                 continue
             seen.add((name, meta.event))
-            best.append((candidate, by_unit[meta.unit_id]))
+            best.append(Standing(sentences, by_unit[meta.unit_id]))
         return best
 
     # --- briefings --------------------------------------------------------------------------
@@ -514,9 +520,10 @@ class Answerer:
         best = self._best_per_organisation(subject, 18, general=True)[: self.settings.briefing_points]
         if not best:
             return Briefing(topic, f"The notes don't cover {subject}", [], [], self.generator)
-        passages = [candidate.passage for candidate, _ in best]
+        passages = [standing.passage for standing in best]
         extractive = "\n".join(
-            f"{_attributed(candidate)} [{number}]" for number, (candidate, _) in enumerate(best, start=1)
+            f"{_attributed(standing.passage, standing.text)} [{number}]"
+            for number, standing in enumerate(best, start=1)
         )
         draft, drafted_by, notice = extractive, "extractive", None
         if self.llm is not None:
@@ -530,7 +537,7 @@ class Answerer:
         one_per_passage = list({sentence.passages[0]: sentence for sentence in reversed(supported)}.values())[::-1]
         citations: dict[int, int] = {}
         points = [self._render(sentence, citations) for sentence in one_per_passage]
-        scores = [result.score for _, result in best]
+        scores = [standing.result.score for standing in best]
         return Briefing(
             topic=topic,
             headline=f"{subject[:1].upper()}{subject[1:]}: what {len(points)} projects in the notes show",
@@ -591,11 +598,11 @@ def _held(passage: Passage) -> str | None:
     return f"{meta.event} was held{when}{where}."
 
 
-def _attributed(candidate: Candidate) -> str:
-    """The sentence with the project it comes from named first, unless it names it already."""
-    who = _who(candidate.passage)
-    text = candidate.quote.text
-    return f"{who}: {text}" if who and who.lower() not in text.lower() else text
+def _attributed(passage: Passage, text: str) -> str:
+    """The passage's sentence with the project it comes from named first, unless it names it already; a
+    sentence opening with "This poster ..." or "Their work ..." is named first even so, as its subject."""
+    who = _who(passage)
+    return f"{who}: {text}" if who and (who.lower() not in text.lower() or leans_back(text)) else text
 
 
 def _folded(text: str) -> str:

@@ -5,6 +5,7 @@ import ctypes
 import hashlib
 import importlib
 import importlib.util
+import logging
 import signal
 import socket
 import subprocess
@@ -22,6 +23,8 @@ from tqdm import tqdm
 
 from assistant.errors import ConfigError, GeneratorUnavailable
 from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,7 @@ def make_llm(settings: Settings, progress: bool = True) -> Generator:
         server = LlamaServer(path, settings)
     except GeneratorUnavailable as error:
         notice = f"The local model could not be loaded ({str(error).rstrip('.')}); answering extractively instead."
+        log.warning(notice)
         return Generator(None, "extractive", notice)
     chat = _chat_model(server.base_url, server.alias, "local", settings)
     return Generator(chat, f"llamacpp:{server.alias}", restart=server.restart)

@@ -21,6 +21,16 @@ _LEANS_BACK = re.compile(r"^(this|these|that|those|it|its|they|their|he|she|such
 _AIM = re.compile(r"\b(will|must|should)\s+(?:not\s+)?[a-z]+", re.IGNORECASE)
 
 
+def leans_back(text: str) -> bool:
+    """The sentence refers to something said before it ("This found ...", "Their data ...")."""
+    return bool(_LEANS_BACK.match(text))
+
+
+def _says_something(text: str) -> bool:
+    """Not a plan's aim, a fragment or a list head without its list."""
+    return len(tokenize(text)) >= 5 and not _AIM.search(text) and not text.rstrip().endswith(":")
+
+
 @dataclass(frozen=True)
 class Candidate:
     quote: Quote
@@ -102,13 +112,29 @@ class SentencePicker:
     @staticmethod
     def stands_alone(candidate: Candidate) -> bool:
         """A sentence that can stand for its project: not a plan's aim, a heading, a fragment or a lead-in."""
-        text = candidate.quote.text
-        return (
-            len(tokenize(text)) >= 5
-            and not _AIM.search(text)
-            and not _LEANS_BACK.match(text)
-            and not text.rstrip().endswith(":")
-        )
+        return _says_something(candidate.quote.text) and not leans_back(candidate.quote.text)
+
+    @staticmethod
+    def standing(candidate: Candidate, by_key: dict[tuple[str, int], Candidate]) -> list[Candidate]:
+        """The sentences that stand for a project through this one: itself, or, when it leans on the sentence
+        before it ("Their internal data showed ..."), that sentence and itself, as ``compose`` quotes it in an
+        answer. The pair must share its chunk, so one citation holds both. Empty when neither way stands.
+
+        A sentence opening a named project's unit leans on nothing the notes say before it: its "This poster"
+        or "Their work" is the project the card or point names, so it stands alone."""
+        meta = candidate.passage.metadata
+        opens_named_unit = candidate.order == 0 and bool(meta.organisation or meta.project)
+        if SentencePicker.stands_alone(candidate) or (opens_named_unit and _says_something(candidate.quote.text)):
+            return [candidate]
+        before = by_key.get((candidate.passage.metadata.unit_id, candidate.order - 1))
+        if (
+            before is not None
+            and before.passage.chunk_id == candidate.passage.chunk_id
+            and SentencePicker.stands_alone(before)
+            and _says_something(candidate.quote.text)
+        ):
+            return [before, candidate]
+        return []
 
     def compose(self, candidates: list[Candidate], asked: AskedFact) -> list[Candidate]:
         """The answer's sentences: the best first (with the sentence it leans on, or the one it introduces),
@@ -125,7 +151,7 @@ class SentencePicker:
             if candidate.key in {chosen.key for chosen in picked} or len(picked) >= limit:
                 return
             before = by_key.get((candidate.passage.metadata.unit_id, candidate.order - 1))
-            if before and _LEANS_BACK.match(candidate.quote.text):
+            if before and leans_back(candidate.quote.text):
                 add(before)
             picked.append(candidate)
             after = by_key.get((candidate.passage.metadata.unit_id, candidate.order + 1))

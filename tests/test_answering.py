@@ -240,3 +240,12 @@ def test_a_model_that_declines_on_relevant_passages_is_backed_by_their_own_sente
     answer = answerer(retriever, llm, real_settings).answer("What is Wee Breathers and who created it?")
     assert answer.answered and "Scottish Attachment in Action" in answer.text
     assert markers(answer.text) <= {c.n for c in answer.citations}
+
+
+def test_a_model_that_declines_is_answered_for_as_the_extractive_mode_answers(retriever, real_settings):
+    question = "What did The King's Trust's internal data show?"
+    extractive = answerer(retriever, None, real_settings).answer(question)
+    declined = answerer(retriever, scripted("The notes don't cover this."), real_settings).answer(question)
+    assert extractive.answered and "27%" in extractive.text
+    assert declined.text == extractive.text and declined.generator == "extractive"
+    assert [c.passage for c in declined.citations] == [c.passage for c in extractive.citations]

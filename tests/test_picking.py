@@ -5,16 +5,18 @@ a contact, a finding, a list of tools, and an acronym.
 """
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from assistant.answering import Answerer
-from assistant.models import Answer
+from assistant.models import Answer, ChunkMetadata, Passage
+from assistant.picking import Candidate, SentencePicker
 from assistant.prompts import Prompts
 from assistant.questions import FactKind, asked_fact, framing_removed, states
 from assistant.retrieval import HybridRetriever
-from assistant.sentences import quotes_of
+from assistant.sentences import Quote, quotes_of
 from assistant.settings import Settings
 from assistant.store import open_store
 from ingest.pipeline import ingest_paths
@@ -187,3 +189,32 @@ def test_a_name_ending_in_a_question_mark_does_not_end_the_sentence():
         "What is a Kinship Carer?",
         "It is family.",
     ]
+
+
+def _candidate(text: str, order: int, chunk: str = "c1") -> Candidate:
+    meta = ChunkMetadata(
+        "notes.txt", "Showcase", None, None, "Harbour Trust", None, None, None, 0, 0, "h", "u1", 0, 0, "d", ""
+    )
+    return Candidate(Quote(text, 0, len(text)), Passage(chunk, text, meta), 0, order, 0.4, 0.2, 0.5)
+
+
+def test_a_sentence_leaning_on_the_one_before_stands_with_it_in_the_same_chunk_only():
+    intro = _candidate("Harbour Trust offers young people chances to get started in life.", 0)
+    finding = _candidate("Their data showed that young people were 27% more likely to disengage early.", 1)
+    by_key = {intro.key: intro, finding.key: finding}
+    assert SentencePicker.standing(finding, by_key) == [intro, finding]
+    assert SentencePicker.standing(intro, by_key) == [intro]
+    elsewhere = _candidate(finding.quote.text, 1, chunk="c2")
+    assert SentencePicker.standing(elsewhere, {intro.key: intro, elsewhere.key: elsewhere}) == []
+    head = _candidate("Harbour Trust identified these problems with its onboarding:", 0)
+    assert SentencePicker.standing(finding, {head.key: head, finding.key: finding}) == []
+
+
+def test_a_sentence_opening_a_named_projects_unit_stands_for_that_project():
+    opening = _candidate("This poster describes how a group of parents explored what support was missing.", 0)
+    assert SentencePicker.standing(opening, {opening.key: opening}) == [opening]
+    general = Candidate(
+        opening.quote, Passage("c1", opening.quote.text, replace(opening.passage.metadata, organisation=None)),
+        0, 0, 0.4, 0.2, 0.5,
+    )  # fmt: skip
+    assert SentencePicker.standing(general, {general.key: general}) == []  # nothing names what "This" is
