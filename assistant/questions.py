@@ -154,7 +154,9 @@ _FIRST_PERSON = re.compile(
     r"actually|know|tell|help|idea|ideas|example|examples|something|anything|stuff|thing|things|kind|sort|"
     r"has|have|had|got|get|getting|been|doing|done|does|did|could|would|should|can|may|might|must|"
     r"is|are|was|were|there|any|whats|what's|hows|how's|whos|who's|"
-    r"contact|email|e-mail|touch|name|date|year|month|week|day|time)\b",
+    r"contact|email|e-mail|touch|name|date|year|month|week|day|time|"
+    # What the asker wants done about the problem ("has anyone fixed that?"), not what it is about.
+    r"fix|fixed|fixing|solve|solved|solving|tackle|tackled|tackling|crack|cracked|sort|sorted)\b",
     _I,
 )
 

@@ -173,6 +173,9 @@ def test_what_states_a_fact_of_each_kind():
 def test_framing_is_removed_and_content_kept():
     kept = framing_removed("I'm a youth worker and our team wants examples. Has anyone tried peer support?")
     assert "youth worker" in kept and "peer support" in kept and "anyone" not in kept and "I'm" not in kept
+    # What the asker wants done about the problem is framing too: the notes say "onboarding", never "fixed".
+    kept = framing_removed("we lose young people during onboarding, has anyone fixed or solved that?")
+    assert "onboarding" in kept and "fixed" not in kept and "solved" not in kept
 
 
 def test_quotes_drop_furniture_labels_and_dangling_openers_and_keep_spans():
