@@ -154,3 +154,13 @@ def test_failures_are_logged_with_their_traceback_and_never_the_question(retriev
     failures = [record for record in caplog.records if record.exc_info]
     assert failures and "ConnectionError" in caplog.text
     assert "school staff" not in caplog.text and "Who created" not in caplog.text
+
+
+def test_the_chat_shows_the_notice_as_one_line_above_the_answer(retriever, real_settings):
+    from assistant.app import answer_markdown_for_chat
+
+    llm = FlakyChat(reply=WEE_BREATHERS, fail_after={0: 0, 1: 0})
+    answer = answerer(retriever, real_settings, llm, Restarts(works=False)).answer("What is Wee Breathers?")
+    first_line, _, rest = answer_markdown_for_chat(answer, turn=1).partition("\n\n")
+    assert first_line.startswith("*ℹ️ The model did not answer") and "ConnectionError" in first_line
+    assert "Scottish Attachment in Action" in rest and "(#source-1-1)" in rest
