@@ -27,7 +27,7 @@ from assistant.grounding import (
 from assistant.models import Answer, Briefing, Citation, Passage, ProjectMatch, SearchFilters, SearchResult
 from assistant.picking import Candidate, SentencePicker, leans_back
 from assistant.prompts import Prompts
-from assistant.questions import SINGLE_FACTS, AskedFact, FactKind, asked_fact
+from assistant.questions import SINGLE_FACTS, AskedFact, FactKind, asked_fact, states
 from assistant.retrieval import HybridRetriever, tokenize, validate_query
 from assistant.sentences import quotes_of
 from assistant.settings import Settings
@@ -219,18 +219,30 @@ class Answerer:
 
         asked = asked_fact(standalone)
         units = self.picker.units(results, self.settings.pick_units)
-        # "What else ...?" wants what the conversation has not said yet.
-        said_before = (
-            {_folded(turn["content"]) for turn in history if turn.get("role") == "assistant"}
-            if _MORE.search(question)
-            else set()
-        )
+        # A follow-up wants what the conversation has not said yet: "What else ...?" only that; any other
+        # follow-up keeps its direct answer even if said before: the sentences stating the kind of fact it asks
+        # for, and its best sentence unless the answer opens with a line of its own (a contact, the event's
+        # date and place).
+        said_before = {_folded(turn["content"]) for turn in history if turn.get("role") == "assistant"}
+        scored = self.picker.candidates(standalone, vector, asked, units, self.grounding)
+        own_line = set(asked.kinds) & {FactKind.CONTACT, FactKind.DATE, FactKind.YEAR, FactKind.PLACE}
+        direct = {
+            candidate.key
+            for candidate in scored
+            if asked.kind is not FactKind.GENERAL and asked.stated_by(candidate.quote.text, frozenset())
+        } | (set() if own_line else {candidate.key for candidate in scored[:1]})
         candidates = [
             candidate
-            for candidate in self.picker.candidates(standalone, vector, asked, units, self.grounding)
+            for candidate in scored
             if not any(_folded(candidate.quote.text) in earlier for earlier in said_before)
+            or (candidate.key in direct and not _MORE.search(question))
         ]
-        similarity = _closest(candidates)
+        about = scored[0].passage if scored else None  # what the question is about, said before or not
+        if _MORE.search(question):
+            similarity = _closest(candidates)
+        else:
+            similarity = _closest(scored)
+            candidates = candidates or scored[:1]
         if not self._covered(question, standalone, results, similarity):
             yield DoneEvent(self._not_covered(question, standalone, results, started, retrieved, notice))
             return
@@ -238,9 +250,11 @@ class Answerer:
 
         def composed() -> str:
             """The extractive answer, its passages numbered after those already supplied (and cited)."""
-            return self._composed_draft(asked, candidates, units, passages)
+            return self._composed_draft(asked, candidates, units, passages, about)
 
         citations: dict[int, int] = {}  # supplied passage number -> citation number shown
+        # A contact question opens with the contact, or with the notes giving none: its sentences wait for that.
+        contact_first = asked.kind is FactKind.CONTACT
         kept: list[SupportedSentence] = []
         drafted_by = ["extractive"]  # who wrote the kept sentences, as the answer will say
         try:
@@ -251,7 +265,8 @@ class Answerer:
             )
             for sentence in verified:
                 kept.append(sentence)
-                yield TextEvent(self._render(sentence, citations))
+                if not contact_first:
+                    yield TextEvent(self._render(sentence, citations))
         except GeneratorFailed as failure:
             # What the model had written and was verified stays; the notes' own sentences complete it.
             notice = str(failure)
@@ -260,20 +275,28 @@ class Answerer:
                     kept.append(sentence)
                     if "extractive" not in drafted_by:
                         drafted_by.append("extractive")
-                    yield TextEvent(self._render(sentence, citations))
+                    if not contact_first:
+                        yield TextEvent(self._render(sentence, citations))
         if not self.grounding.answers_question(standalone, kept, passages):
             yield DoneEvent(self._not_covered(question, standalone, results, started, retrieved, notice))
             return
-        missing = self._missing_fact(asked, kept, passages)
-        if missing:
+        missing = self._missing_fact(asked, kept, passages, about)
+        if missing and not contact_first:
             yield TextEvent(missing)
+        if contact_first:
+            if missing:
+                yield TextEvent(missing)
+            for sentence in kept:
+                yield TextEvent(self._render(sentence, citations))
         done = time.perf_counter()
         by_unit = {result.passage.metadata.unit_id: result.score for result in reversed(results)}
         answer = Answer(
             question=question,
             standalone_question=standalone,
             text=" ".join(
-                [self._render(sentence, dict(citations)) for sentence in kept] + ([missing] if missing else [])
+                ([missing] if missing and contact_first else [])
+                + [self._render(sentence, dict(citations)) for sentence in kept]
+                + ([missing] if missing and not contact_first else [])
             ),
             answered=True,
             citations=[
@@ -297,7 +320,12 @@ class Answerer:
         return relevance >= self.settings.relevance_threshold or (close and relevance >= self.settings.relevance_floor)
 
     def _composed_draft(
-        self, asked: AskedFact, candidates: list[Candidate], units: list, passages: list[Passage]
+        self,
+        asked: AskedFact,
+        candidates: list[Candidate],
+        units: list,
+        passages: list[Passage],
+        about: Passage | None = None,
     ) -> str:
         """The extractive answer: the direct answer first, then supporting points, each naming its project.
 
@@ -319,7 +347,7 @@ class Answerer:
 
         if asked.kind is FactKind.CONTACT:
             # The contact of the project the question is about (the best sentence's), or none: never another's.
-            for passage in [candidate.passage for candidate in candidates[:1]]:
+            for passage in [about] if about else [candidate.passage for candidate in candidates[:1]]:
                 if passage.metadata.contact:
                     lines.append(
                         f"{_who(passage) or passage.metadata.event}: {passage.metadata.contact} [{number(passage)}]"
@@ -348,16 +376,25 @@ class Answerer:
         return "\n".join(lines)
 
     @staticmethod
-    def _missing_fact(asked: AskedFact, kept: list[SupportedSentence], passages: list[Passage]) -> str | None:
-        """One plain sentence when the notes discuss the subject but not the single fact asked for."""
+    def _missing_fact(
+        asked: AskedFact, kept: list[SupportedSentence], passages: list[Passage], about: Passage | None = None
+    ) -> str | None:
+        """One plain sentence when the notes discuss the subject but not the single fact asked for; for a
+        contact, of the project the question is about (``about``) when known, else of those quoted."""
         if asked.kind not in SINGLE_FACTS:
             return None
         if asked.kind is FactKind.CONTACT:
             if any(passages[n - 1].metadata.contact for sentence in kept for n in sentence.passages):
                 return None
-            who = next((_who(passages[n - 1]) for s in kept for n in s.passages if _who(passages[n - 1])), None)
+            if about is not None and about.metadata.contact:
+                return None
+            quoted = (_who(passages[n - 1]) for s in kept for n in s.passages if _who(passages[n - 1]))
+            who = (_who(about) if about is not None else "") or next(quoted, None)
             return f"The notes give no contact for {who}." if who else "The notes give no contact for this."
         if any(asked.stated_by(sentence.text, frozenset(tokenize(asked.noun))) for sentence in kept):
+            # A date without its year ("Tuesday 25 January") answers "when" only in part.
+            if asked.kind is FactKind.DATE and not any(states(FactKind.YEAR, s.text) for s in kept):
+                return "The notes don't give the year."
             return None
         return f"The notes don't give the {asked.kind.value} asked for."
 

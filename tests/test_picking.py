@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answering import Answerer
+from assistant.grounding import SupportedSentence
 from assistant.models import Answer, ChunkMetadata, Passage
 from assistant.picking import Candidate, SentencePicker
 from assistant.prompts import Prompts
@@ -221,3 +222,29 @@ def test_a_sentence_opening_a_named_projects_unit_stands_for_that_project():
         0, 0, 0.4, 0.2, 0.5,
     )  # fmt: skip
     assert SentencePicker.standing(general, {general.key: general}) == []  # nothing names what "This" is
+
+
+def test_follow_up_opens_with_the_contact_and_does_not_repeat_the_previous_answer(forum):
+    history = conversation(forum, "What did Harbour Youth Partnership develop?")
+    said = history[1]["content"]
+    answer = forum.answer("How do I contact them?", history)
+    assert answer.text.startswith("The notes give no contact for Harbour Youth Partnership")
+    first = re.sub(r"\s*\[\d+\]", "", said).split(". ")[0].strip(" .")
+    assert first not in answer.text
+
+
+def test_when_follow_up_does_not_repeat_the_previous_answer(forum):
+    history = conversation(forum, "What did the Kinship Circle evaluation find?")
+    answer = forum.answer("When was that?", history)
+    cited_and_valid(answer)
+    assert re.search(r"12(th)? June 2024", answer.text)
+    assert "felt less isolated" not in answer.text
+
+
+def test_a_date_without_its_year_says_the_year_is_not_given():
+    day = _candidate("The online event took place on Tuesday 25 January.", 0)
+    kept = [SupportedSentence(day.quote.text, (1,))]
+    missing = Answerer._missing_fact(asked_fact("When was the online event?"), kept, [day.passage])
+    assert missing == "The notes don't give the year."
+    with_year = [SupportedSentence("The online event took place on 25 January 2022.", (1,))]
+    assert Answerer._missing_fact(asked_fact("When was the online event?"), with_year, [day.passage]) is None
