@@ -248,9 +248,11 @@ class Answerer:
             return
         passages = [] if self.llm is None else [result.passage for result in results[: self.settings.answer_passages]]
 
-        def composed() -> str:
-            """The extractive answer, its passages numbered after those already supplied (and cited)."""
-            return self._composed_draft(asked, candidates, units, passages, about)
+        def from_notes() -> list[SupportedSentence]:
+            """The extractive answer, verified; its passages are numbered after those already supplied."""
+            return self.grounding.verify(
+                self._composed_draft(asked, candidates, units, passages, about), passages, by_line=True
+            )
 
         citations: dict[int, int] = {}  # supplied passage number -> citation number shown
         # A contact question opens with the contact, or with the notes giving none: its sentences wait for that.
@@ -259,9 +261,9 @@ class Answerer:
         drafted_by = ["extractive"]  # who wrote the kept sentences, as the answer will say
         try:
             verified = (
-                self.grounding.verify(composed(), passages, by_line=True)
+                from_notes()
                 if self.llm is None
-                else self._verified_sentences(standalone, passages, drafted_by, composed)
+                else self._verified_sentences(standalone, passages, drafted_by, from_notes)
             )
             for sentence in verified:
                 kept.append(sentence)
@@ -270,7 +272,7 @@ class Answerer:
         except GeneratorFailed as failure:
             # What the model had written and was verified stays; the notes' own sentences complete it.
             notice = str(failure)
-            for sentence in self.grounding.verify(composed(), passages, by_line=True):
+            for sentence in from_notes():
                 if all(sentence.text != earlier.text for earlier in kept):
                     kept.append(sentence)
                     if "extractive" not in drafted_by:
@@ -409,10 +411,14 @@ class Answerer:
         return f"{text.rstrip('.!?')} {''.join(markers)}{end}"
 
     def _verified_sentences(
-        self, question: str, passages: list[Passage], drafted_by: list[str], composed: Callable[[], str]
+        self,
+        question: str,
+        passages: list[Passage],
+        drafted_by: list[str],
+        from_notes: Callable[[], list[SupportedSentence]],
     ) -> Iterator[SupportedSentence]:
         """The model's answer, each sentence verified; ``drafted_by`` is set to whoever wrote the ones kept.
-        ``composed`` gives the extractive answer (adding the passages it cites to ``passages``)."""
+        ``from_notes`` gives the verified extractive answer (adding the passages it cites to ``passages``)."""
         messages = self._messages(self.prompts.answer_system, question, passages)
         buffer = draft = ""
         for text in self._model_text(messages, self.settings.max_answer_tokens):
@@ -431,7 +437,7 @@ class Answerer:
             # Small models often decline although the passages, which cleared the relevance gate, answer
             # the question; their own sentences then stand in. A draft that made claims the passages do
             # not support is not rescued: that answer is refused.
-            yield from self.grounding.verify(composed(), passages, by_line=True)
+            yield from from_notes()
 
     def _model_text(self, messages: list[BaseMessage], max_tokens: int) -> Iterator[str]:
         """The model's text as it streams. A failure before any text restarts a local server (if it died)

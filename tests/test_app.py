@@ -6,7 +6,6 @@ the extractive generator: no model is loaded, but every request goes through Gra
 
 import csv
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,13 +28,7 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
 from ingest.pipeline import ingest_paths
-from tests.conftest import SEEDS, HashingEmbeddings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.conftest import SEEDS, HashingEmbeddings, free_port
 
 
 def fake_core(store_dir: Path, **overrides: Any) -> tuple[Answerer, Library, Settings]:

@@ -18,7 +18,7 @@ from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import open_store
-from tests.test_app import free_port
+from tests.conftest import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"

@@ -20,7 +20,7 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
 from ingest.pipeline import ingest_paths
-from tests.conftest import SEEDS, HashingEmbeddings
+from tests.conftest import SEEDS, HashingEmbeddings, free_port
 
 ASSISTANT = [sys.executable, "-m", "assistant.cli"]
 
@@ -96,17 +96,11 @@ def test_kill_9_mid_ingest_leaves_the_previous_version_searchable(tmp_path: Path
     assert any("Follow-up meeting 299" in result["text"] for result in grown)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def chroma_server(tmp_path: Path):
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
     assert chroma, "the chroma command is installed with chromadb"
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [chroma, "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,

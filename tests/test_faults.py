@@ -21,8 +21,7 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
 from ingest.pipeline import apply, ingest_paths, prepare_text
-from tests.conftest import SEEDS, HashingEmbeddings
-from tests.test_app import free_port
+from tests.conftest import SEEDS, HashingEmbeddings, free_port
 from tests.test_crash_and_server import ASSISTANT, _env, _grown_notes
 
 BIG_NOTES = _grown_notes("# Harbour Network Meeting\n\nNotes of the harbour network.", 300)

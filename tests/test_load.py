@@ -20,7 +20,8 @@ from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
-from tests.test_app import free_port, last_message
+from tests.conftest import free_port
+from tests.test_app import last_message
 
 SESSIONS = 20
 QUESTIONS_PER_SESSION = 10

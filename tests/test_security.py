@@ -39,8 +39,8 @@ from assistant.library import Library
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import ChunkStore, open_store
 from ingest.pipeline import ingest_paths
-from tests.conftest import HashingEmbeddings
-from tests.test_app import downloaded, fake_core, free_port, last_message, plain
+from tests.conftest import HashingEmbeddings, free_port
+from tests.test_app import downloaded, fake_core, last_message, plain
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 PASSWORDS = {"ann": "ann reads the notes", "ed": "ed edits the library", "mallory": "mallory uploads things"}
