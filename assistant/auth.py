@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -239,3 +240,35 @@ class SignInThrottle:
         """Keeps the table small: guesses at many user names cost memory only for a window."""
         for key in [key for key, failures in self._failures.items() if now - failures.last >= self.lockout_seconds]:
             del self._failures[key]
+
+
+def run_users_command(path: Path | None, action: str, name: str | None, role: str | None) -> str:
+    """The ``users`` command: add (or re-add, to change a password or role), remove or list who may sign in.
+    Returns what to tell the operator; the new password is read by ``_new_password``."""
+    if path is None:
+        raise ConfigError("Say which auth file to change: set PROMISE_AUTH_FILE, or pass --file.")
+    users = read_auth_file(path) if path.exists() else {}
+    if action == "list":
+        return "\n".join(f"{user.name}\t{user.role}" for user in sorted(users.values(), key=lambda user: user.name))
+    name = check_name(name or "")
+    if action == "remove":
+        if users.pop(name, None) is None:
+            raise ConfigError(f"{name} is not a user in {path}.")
+        write_auth_file(path, users.values())
+        return f"Removed {name} from {path}; restart the app for it to take effect."
+    replaced = name in users
+    users[name] = User(name, cast(Role, role), hash_password(check_password(_new_password(name))))
+    write_auth_file(path, users.values())
+    return f"{'Updated' if replaced else 'Added'} {name} ({role}) in {path}; restart the app for it to take effect."
+
+
+def _new_password(name: str) -> str:
+    """Typed twice at a terminal (never echoed), or the first line of stdin from a script."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    password = getpass.getpass(f"Password for {name}: ")
+    if getpass.getpass("The same again: ") != password:
+        raise ConfigError("The two passwords differ; nothing was changed.")
+    return password

@@ -1,36 +1,27 @@
-"""Benchmark: ingest throughput next to the embedder's own, and search latency, on the seeds and on larger corpora.
-
-A corpus at scale N holds N synthetic variants of every seed document. A variant keeps its seed's layout line for
-line (blank lines, headings, repeated section labels, tab-separated rows, "Question - " lines, list markers), so the
-structure detector splits it the same way; it tags the names in it and moves list items and prose lines between
-blocks, with their sentences reordered, so its chunks are new passages rather than copies.
-"""
+"""Benchmark: ingest throughput next to the embedder's own, and search latency, on the seeds and on larger corpora
+(made by ``assistant.bench_corpus``). A developer tool: the plot needs the bench extra (matplotlib)."""
 
 import random
-import re
 import resource
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from itertools import cycle, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from langchain_core.embeddings import Embeddings
 
+from assistant.bench_corpus import SeedDocument, build_corpus, load_seeds
 from assistant.embeddings import make_embeddings
-from assistant.errors import ConfigError, DocumentError
-from assistant.evaluation import percentile
+from assistant.errors import ConfigError
+from assistant.evaluation import bench_module, percentile
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
-from assistant.store import open_store
-from ingest.loaders import load_text
-from ingest.pipeline import PreparedDocument, apply, discover, prepare_text
-from ingest.structure import BULLET
+from assistant.wiring import build_answerer, build_retriever, open_chunk_store
+from ingest.pipeline import apply
 
 if TYPE_CHECKING:
     from assistant.answering import Answerer
@@ -63,18 +54,6 @@ TARGET_SEARCH_P50_MS = 50.0
 # Enough batches for a steady rate, few enough that the raw measurement stays short at every scale.
 _RAW_SAMPLE_CHUNKS = 512
 
-# The structure detector's limits for a heading or name line; a tagged name must stay within them.
-_TITLE_MAX_WORDS = 9
-_TITLE_MAX_CHARS = 80
-_LABEL_MAX_WORDS = 10
-_CLOSING_PUNCTUATION = tuple(".,;:!?)…-–—")
-# The event's title, date and place are read from the opening of a document (ingest.dates reads this many
-# characters); nothing moves into or out of it, so a variant keeps its seed's event and date.
-_OPENING_CHARS = 1500
-_QUESTION_LINE = re.compile(r"^Question\s*[-–—:]")
-_LABEL_VALUE = re.compile(r"^[^\s:]+(?: [^\s:]+){0,3}:")  # "Date: …", "No of Attendees: …"
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(]?[A-Z0-9])")
-
 
 @dataclass(frozen=True)
 class BenchRow:
@@ -94,148 +73,6 @@ class BenchRow:
     @property
     def ingest_ratio(self) -> float:
         return self.ingest_chunks_per_s / self.raw_embed_chunks_per_s
-
-
-@dataclass(frozen=True)
-class SeedDocument:
-    name: str
-    path: Path
-    text: str
-
-
-# --- synthetic corpus ----------------------------------------------------------------------------
-
-
-class LineKind(Enum):
-    FIXED = "fixed"  # blank lines, labels, questions, repeated headings: kept as they are
-    NAME = "name"  # a heading or name that occurs once: gets the variant's tag
-    ITEM = "item"  # a list item's text: moves to another list item's place
-    PROSE = "prose"  # a line of prose: moves to another prose line's place, its sentences reordered
-
-
-@dataclass(frozen=True)
-class SourceLine:
-    frame: str  # what stays in place: the cells before the last tab, indentation, the list marker
-    content: str  # what a variant may tag or move
-    is_item: bool
-
-
-def split_frame(line: str) -> SourceLine:
-    cells_end = line.rfind("\t") + 1
-    last_cell = line[cells_end:]
-    marker = BULLET.match(last_cell)
-    cut = cells_end + (marker.end() if marker else len(last_cell) - len(last_cell.lstrip()))
-    return SourceLine(line[:cut], line[cut:], marker is not None)
-
-
-def content_kind(content: str, is_item: bool) -> LineKind:
-    """The kind a line's text has wherever it stands; moving a line never turns it into a heading."""
-    text = content.strip()
-    if not re.search(r"\w", text) or _QUESTION_LINE.match(text):
-        return LineKind.FIXED
-    if is_item:
-        return LineKind.ITEM
-    words = len(text.split())
-    if _LABEL_VALUE.match(text) or (text.endswith((":", "?")) and words <= _LABEL_MAX_WORDS):
-        return LineKind.FIXED
-    if text.startswith("#") or (words <= _TITLE_MAX_WORDS and not text.endswith(_CLOSING_PUNCTUATION)):
-        return LineKind.NAME
-    return LineKind.PROSE
-
-
-def _heading_key(text: str) -> str:
-    """Headings that differ only in case, punctuation or a plural 's' are the same section label."""
-    words = re.sub(r"[^a-z0-9 ]", " ", text.lower()).split()
-    return " ".join(word.removesuffix("s") for word in words)
-
-
-def _titles_question_table(lines: Sequence[SourceLine], index: int) -> bool:
-    """The last non-blank line before a "Question - " line names that table, whatever it looks like."""
-    for later in lines[index + 1 :]:
-        if later.content.strip() or later.frame.strip():
-            return not later.frame.strip() and bool(_QUESTION_LINE.match(later.content.strip()))
-    return False
-
-
-def line_kinds(lines: Sequence[SourceLine], tag: str) -> list[LineKind]:
-    repeats = Counter(_heading_key(line.content) for line in lines)
-    kinds: list[LineKind] = []
-    start = 0
-    for index, line in enumerate(lines):
-        kind = content_kind(line.content, line.is_item)
-        if start < _OPENING_CHARS and kind in (LineKind.ITEM, LineKind.PROSE):
-            kind = LineKind.FIXED
-        start += len(line.frame) + len(line.content) + 1
-        if kind is not LineKind.FIXED and _titles_question_table(lines, index):
-            kind = LineKind.NAME
-        text = line.content.strip()
-        fits_tag = len(text) + 1 + len(tag) <= _TITLE_MAX_CHARS
-        if kind is LineKind.NAME and (repeats[_heading_key(text)] > 1 or not fits_tag):
-            kind = LineKind.FIXED
-        kinds.append(kind)
-    return kinds
-
-
-def reorder_sentences(content: str, rng: random.Random) -> str:
-    sentences = _SENTENCE_BREAK.split(content.strip())
-    rng.shuffle(sentences)
-    reordered = " ".join(sentences)
-    return reordered if content_kind(reordered, is_item=False) is LineKind.PROSE else content
-
-
-def synthetic_variant(text: str, variant: int, rng: random.Random) -> str:
-    """A document laid out line for line like ``text``, with tagged names and list items and prose recombined.
-
-    A line's text only moves to a line of the same kind and the same number of words, and a tag joins the last word
-    of a name, so every block keeps its length and the detector splits it and the chunker packs it as in the seed.
-    """
-    lines = [split_frame(line) for line in text.split("\n")]
-    tag = f"v{variant:04d}"
-    kinds = line_kinds(lines, tag)
-    movable: dict[tuple[LineKind, int], list[str]] = {}
-    for line, kind in zip(lines, kinds, strict=True):
-        if kind in (LineKind.ITEM, LineKind.PROSE):
-            movable.setdefault((kind, len(line.content.split())), []).append(line.content)
-    for contents in movable.values():
-        rng.shuffle(contents)
-    replacements = {key: iter(contents) for key, contents in movable.items()}
-    variant_lines: list[str] = []
-    for line, kind in zip(lines, kinds, strict=True):
-        content = line.content
-        if kind is LineKind.NAME:
-            content = f"{content.rstrip()}-{tag}"
-        elif kind in (LineKind.ITEM, LineKind.PROSE):
-            content = next(replacements[kind, len(content.split())])
-        if kind is LineKind.PROSE:
-            content = reorder_sentences(content, rng)
-        variant_lines.append(line.frame + content)
-    return "\n".join(variant_lines)
-
-
-def load_seeds(settings: Settings, out: TextIO) -> list[SeedDocument]:
-    files, _, _ = discover([settings.seeds_dir])
-    seeds: list[SeedDocument] = []
-    for path in files:
-        try:
-            seeds.append(SeedDocument(path.name, path.resolve(), load_text(path, settings.max_file_bytes)))
-        except DocumentError as error:
-            print(f"skipped {error}", file=out)
-    if not seeds:
-        raise ConfigError(f"There are no readable seed documents in {settings.seeds_dir} to benchmark with.")
-    return seeds
-
-
-def build_corpus(seeds: Sequence[SeedDocument], scale: int, max_words: int) -> list[PreparedDocument]:
-    """The seeds themselves at scale 1; otherwise ``scale`` synthetic variants of each."""
-    if scale == 1:
-        return [prepare_text(seed.text, seed.name, str(seed.path), max_words) for seed in seeds]
-    documents: list[PreparedDocument] = []
-    for variant in range(scale):
-        for seed in seeds:
-            source = f"synthetic_{variant:04d}_{seed.name}"
-            text = synthetic_variant(seed.text, variant, random.Random(source))
-            documents.append(prepare_text(text, source, str(seed.path.with_name(source)), max_words))
-    return documents
 
 
 # --- measurements --------------------------------------------------------------------------------
@@ -263,10 +100,7 @@ def search_latencies_ms(retriever: HybridRetriever, queries: int, k: int) -> lis
 
 def answer_latencies_ms(retriever: HybridRetriever, settings: Settings, queries: int) -> list[float]:
     """Full extractive answers, the generator that keeps up at every size (a local model adds seconds)."""
-    from assistant.answering import Answerer
-    from assistant.prompts import Prompts
-
-    answerer = Answerer(retriever, None, Prompts.load(), settings)
+    answerer = build_answerer(settings.model_copy(update={"llm": "extractive"}), retriever)
     answerer.answer(BENCH_QUESTIONS[0])  # builds the grounding statistics once, as a running app has
     latencies: list[float] = []
     for question in islice(cycle(BENCH_QUESTIONS), queries):
@@ -293,12 +127,12 @@ def measure_scale(
     raw_rate = raw_embedding_rate(embeddings, texts, settings.embedding_batch_size)
     with tempfile.TemporaryDirectory(prefix="promise-bench-") as directory:
         bench_settings = settings.model_copy(update={"store_dir": Path(directory), "chroma_host": None})
-        store = open_store(bench_settings, embeddings)
+        store = open_chunk_store(bench_settings, embeddings=embeddings)
         started = time.perf_counter()
         report = apply(store, documents, progress=False)
         ingest_s = time.perf_counter() - started
         started = time.perf_counter()
-        retriever = HybridRetriever(store, bench_settings)
+        retriever = build_retriever(bench_settings, store)
         index_load_s = time.perf_counter() - started
         latencies = search_latencies_ms(retriever, queries, bench_settings.top_k)
         answers = answer_latencies_ms(retriever, bench_settings, queries)
@@ -359,10 +193,8 @@ def verdict(rows: Sequence[BenchRow]) -> str:
 
 def plot(rows: Sequence[BenchRow], path: Path) -> Path:
     """Search and answer latency (p50 and p95) against corpus size, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on a server
-    import matplotlib.pyplot as plt
+    bench_module("matplotlib").use("Agg")  # no display on a server
+    plt = bench_module("matplotlib.pyplot")
 
     chunks = [row.chunks for row in rows]
     figure, axes = plt.subplots(figsize=(7, 4.2), dpi=120)
@@ -398,6 +230,8 @@ def run_bench(
     out = out or sys.stdout  # read at call time, so a replaced stdout (a test's capture) is honoured
     if not scales or min(scales) < 1 or queries < 1:
         raise ConfigError("The benchmark needs at least one scale, every scale at least 1, and at least one query.")
+    if plot_path is not None:
+        bench_module("matplotlib")  # missing, say so now rather than after the whole run
     seeds = load_seeds(settings, out)
     embeddings = make_embeddings(settings)
     embeddings.embed_query("warm up")  # load the model now, so neither rate pays for it

@@ -5,31 +5,20 @@ import json
 import logging
 import signal
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from assistant.embeddings import make_embeddings
-from assistant.errors import ConfigError, PromiseError
+from assistant.errors import PromiseError
 from assistant.models import SearchFilters, SearchResult
-from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings, load_settings
-from assistant.store import ChunkStore, open_store
-
-if TYPE_CHECKING:
-    from assistant.answering import Answerer
-
-
-def _store(settings: Settings, rebuild: bool = False) -> ChunkStore:
-    return open_store(settings, make_embeddings(settings), rebuild=rebuild)
+from assistant.wiring import build_answerer, build_assistant, build_library, build_retriever, open_chunk_store
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.pipeline import ingest_paths
 
-    store = _store(settings, rebuild=args.rebuild)
+    store = open_chunk_store(settings, rebuild=args.rebuild)
     # By default the seeds and the documents uploaded in the app (which --rebuild must not lose).
     defaults = [settings.seeds_dir] + ([settings.upload_dir] if settings.upload_dir.is_dir() else [])
     paths = [Path(path) for path in args.paths] or defaults
@@ -52,16 +41,15 @@ def _filters(args: argparse.Namespace) -> SearchFilters:
 
 def _print_result(result: SearchResult) -> None:
     meta = result.passage.metadata
-    who = " – ".join(part for part in (meta.organisation, meta.project) if part)
-    print(f"[{result.rank}] {meta.event}" + (f" ({meta.date})" if meta.date else ""))
-    print(f"    {who or meta.section or ''}  ·  {meta.source}  ·  score {result.score:.4f}")
+    print(f"[{result.rank}] {meta.title}" + (f" · {meta.pages}" if meta.pages else ""))
+    print(f"    {meta.who or meta.section or ''}  ·  {meta.source}  ·  score {result.score:.4f}")
     for line in result.passage.body.splitlines()[:6]:
         print(f"    {line[:160]}")
     print()
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    retriever = HybridRetriever(_store(settings), settings)
+    retriever = build_retriever(settings)
     results = retriever.search(args.query, k=args.k, filters=_filters(args))
     if args.json:
         print(json.dumps({"query": args.query, "results": [r.to_json() for r in results]}, ensure_ascii=False))
@@ -74,7 +62,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    entries = sorted(_store(settings).manifest().values(), key=lambda entry: entry.source)
+    entries = sorted(open_chunk_store(settings).manifest().values(), key=lambda entry: entry.source)
     if args.json:
         rows = [
             {k: v for k, v in asdict(e).items() if k != "chunk_ids"} | {"chunks": len(e.chunk_ids)} for e in entries
@@ -84,65 +72,29 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     if not entries:
         print("The store is empty: run 'promise-assistant ingest' first.")
     for entry in entries:
-        print(f"{entry.source:<34} {len(entry.chunk_ids):>5} chunks  {entry.date or '—':<10}  {entry.event}")
+        print(f"{entry.title:<50} {len(entry.chunk_ids):>5} chunks  {entry.date or '—':<10}  {entry.source}")
     return 0
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.pipeline import remove_document
 
-    removed = remove_document(_store(settings), args.source)
+    removed = remove_document(open_chunk_store(settings), args.source)
     print(f"Removed {args.source}: {removed} chunks.")
     return 0
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.evaluation import TextbookBaseline, hit_from_metadata, load_cases, score_retrieval
+    from assistant.evaluation import run_evaluation
 
-    cases = load_cases(Path(args.cases) if args.cases else settings.eval_cases)
-    store = _store(settings)
-    retriever = HybridRetriever(store, settings)
-    if not len(retriever):
-        print("The store is empty: run 'promise-assistant ingest' first.", file=sys.stderr)
-        return 1
-
-    def ours(question: str) -> tuple[list, float]:
-        started = time.perf_counter()
-        results = retriever.search(question, k=args.k)
-        elapsed = (time.perf_counter() - started) * 1000
-        hits = [
-            hit_from_metadata(r.passage.metadata.source, r.passage.text, asdict(r.passage.metadata)) for r in results
-        ]
-        return hits, elapsed
-
-    rows = [score_retrieval("hybrid", cases, ours, args.k)]
-    if args.baseline:
-        files = [Path(entry.path) for entry in store.manifest().values() if Path(entry.path).exists()]
-        baseline = TextbookBaseline(sorted(files), store.embeddings)
-
-        def textbook(question: str) -> tuple[list, float]:
-            started = time.perf_counter()
-            hits = baseline.search(question, args.k)
-            return hits, (time.perf_counter() - started) * 1000
-
-        rows.append(score_retrieval("baseline", cases, textbook, args.k))
-    for row in rows:
-        print(row.row() + (f"  misses: {', '.join(row.misses)}" if row.misses else ""))
-    if not args.retrieval_only:
-        from assistant.evaluation import respond, score_answers, score_finder
-
-        answerer = _answerer(settings)
-        scores = score_answers(answerer.generator, cases, lambda case: respond(answerer, case))
-        print(scores.row() + (f"  short: {', '.join(scores.failures)}" if scores.failures else ""))
-        finder = score_finder(cases, answerer.find_projects)
-        print(finder.row() + (f"  misses: {', '.join(finder.misses)}" if finder.misses else ""))
-    return 0
+    cases = Path(args.cases) if args.cases else None
+    return run_evaluation(settings, cases, k=args.k, baseline=args.baseline, answers=not args.retrieval_only)
 
 
 def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.answering import DoneEvent, TextEvent
 
-    answerer = _answerer(settings)
+    answerer = build_answerer(settings)
     print(
         f"Promise Assistant ({answerer.generator}, {len(answerer.retriever)} passages). "
         "Ask about the notes; follow-ups use the conversation. An empty line or Ctrl-D quits."
@@ -172,11 +124,8 @@ def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import os
-
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from an offline office machine
+    # No calls home from an offline office machine: the app's Blocks are made with analytics_enabled=False.
     from assistant.app import build_ui, check_binding, launch
-    from assistant.library import Library
 
     settings = settings.model_copy(
         update={key: value for key, value in (("host", args.host), ("port", args.port)) if value is not None}
@@ -184,8 +133,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     check_binding(settings)  # before loading any model: a refused start should be quick
     # SIGTERM ends the app as Ctrl-C does, through the exit handlers that stop a local model server.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    answerer = _answerer(settings)
-    library = Library(answerer.retriever.store, answerer.retriever, settings)
+    answerer = build_answerer(settings)
+    library = build_library(settings, answerer.retriever)
     print(f"{len(library.documents())} documents, {len(answerer.retriever)} passages; answers by {answerer.generator}.")
     print(f"Promise Assistant: http://{settings.host}:{settings.port}  (Ctrl-C stops it)")
     launch(build_ui(answerer, library), settings)
@@ -193,56 +142,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
-    """Who may sign in to the app: add (or re-add, to change a password or role), remove, list."""
-    from assistant.auth import User, check_name, check_password, hash_password, read_auth_file, write_auth_file
+    from assistant.auth import run_users_command
 
     path = Path(args.file) if args.file else settings.auth_file
-    if path is None:
-        raise ConfigError("Say which auth file to change: set PROMISE_AUTH_FILE, or pass --file.")
-    users = read_auth_file(path) if path.exists() else {}
-    if args.action == "list":
-        for user in sorted(users.values(), key=lambda user: user.name):
-            print(f"{user.name}\t{user.role}")
-        return 0
-    name = check_name(args.name)
-    if args.action == "remove":
-        if users.pop(name, None) is None:
-            raise ConfigError(f"{name} is not a user in {path}.")
-        write_auth_file(path, users.values())
-        print(f"Removed {name} from {path}; restart the app for it to take effect.")
-        return 0
-    replaced = name in users
-    users[name] = User(name, args.role, hash_password(check_password(_new_password(name))))
-    write_auth_file(path, users.values())
-    verb = "Updated" if replaced else "Added"
-    print(f"{verb} {name} ({args.role}) in {path}; restart the app for it to take effect.")
+    told = run_users_command(path, args.action, getattr(args, "name", None), getattr(args, "role", None))
+    if told:  # an empty list of users prints nothing
+        print(told)
     return 0
-
-
-def _new_password(name: str) -> str:
-    """Typed twice at a terminal (never echoed), or the first line of stdin from a script."""
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\r\n")
-    import getpass
-
-    password = getpass.getpass(f"Password for {name}: ")
-    if getpass.getpass("The same again: ") != password:
-        raise ConfigError("The two passwords differ; nothing was changed.")
-    return password
-
-
-def _answerer(settings: Settings) -> "Answerer":
-    from assistant.answering import Answerer
-    from assistant.llm import make_llm
-    from assistant.prompts import Prompts
-
-    generator = make_llm(settings)  # first: a generator setting that is wrong fails before any model loads
-    if generator.notice:
-        print(generator.notice, file=sys.stderr)
-    retriever = HybridRetriever(_store(settings), settings)
-    retriever.warm_up()
-    prompts = Prompts.load(settings.prompts_dir)
-    return Answerer(retriever, generator.llm, prompts, settings, generator.name, generator.restart)
 
 
 def _log_failures(settings: Settings) -> None:
@@ -276,7 +182,7 @@ def _read_history(path: str | None) -> list[dict[str, str]]:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.answering import DoneEvent, SourcesEvent, TextEvent
 
-    answerer = _answerer(settings)
+    answerer = build_answerer(settings)
     history = _read_history(args.history)
     if args.json:
         print(json.dumps(answerer.answer(args.question, history).to_json(), ensure_ascii=False))
@@ -300,16 +206,16 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_projects(args: argparse.Namespace, settings: Settings) -> int:
-    answerer = _answerer(settings.model_copy(update={"llm": "extractive"}))
-    matches = answerer.find_projects(args.challenge, k=args.k)
+    finder = build_assistant(settings.model_copy(update={"llm": "extractive"})).finder
+    matches = finder.find(args.challenge, k=args.k)
     if args.json:
         print(json.dumps({"challenge": args.challenge, "projects": [m.to_json() for m in matches]}, ensure_ascii=False))
         return 0
     if not matches:
         print("The notes don't describe projects that tackled this.")
     for number, match in enumerate(matches, start=1):
-        who = " – ".join(part for part in (match.organisation, match.project) if part)
-        print(f"{number}. {who}  ({match.event}{', ' + match.date if match.date else ''}; {match.source})")
+        who = match.who
+        print(f"{number}. {who}  ({match.title})")
         print(f"   {match.why}")
         if match.contact:
             print(f"   Contact: {match.contact}")
@@ -317,9 +223,9 @@ def cmd_projects(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.briefing import to_markdown, write_briefing
+    from assistant.briefing_files import to_markdown, write_briefing
 
-    briefing = _answerer(settings).brief(args.topic)
+    briefing = build_assistant(settings).briefer.brief(args.topic)
     if args.out:
         print(f"Wrote {write_briefing(briefing, Path(args.out))}")
     else:
@@ -334,19 +240,15 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         scales = tuple(int(scale) for scale in args.scales.split(","))
         run_bench(settings, scales=scales, queries=args.queries, plot_path=Path(args.plot) if args.plot else None)
     if args.answers:
-        answerers = [_answerer(settings.model_copy(update={"llm": "extractive"}))]
+        answerers = [build_answerer(settings.model_copy(update={"llm": "extractive"}))]
         if settings.llm != "extractive":
-            answerers.append(_answerer(settings))
+            answerers.append(build_answerer(settings))
         run_answer_bench(answerers, questions=args.answers)
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="promise-assistant", description="Search the notes of learning events about The Promise."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def _add_store_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Fill the store, search it, list and remove its documents."""
     ingest = commands.add_parser("ingest", help="add documents (default: the seeds) to the store")
     ingest.add_argument("paths", nargs="*", help="files or directories (.txt .md .html .docx .pdf)")
     ingest.add_argument("--rebuild", action="store_true", help="delete the store and embed everything again")
@@ -372,13 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("source", help="its file name, as 'sources' lists it")
     remove.set_defaults(handler=cmd_remove)
 
-    evaluate = commands.add_parser("eval", help="retrieval quality on evaluation cases")
-    evaluate.add_argument("--cases", help="a JSONL file of cases (default: tests/data/dev.jsonl)")
-    evaluate.add_argument("-k", type=int, default=5)
-    evaluate.add_argument("--baseline", action="store_true", help="also score the textbook set-up")
-    evaluate.add_argument("--retrieval-only", action="store_true", help="skip the answer metrics")
-    evaluate.set_defaults(handler=cmd_eval)
 
+def _add_answer_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Answers, projects and briefings, one at a time or in a loop."""
     ask = commands.add_parser("ask", help="a grounded answer with numbered citations")
     ask.add_argument("question")
     ask.add_argument("--history", help='a JSON file: [{"role": "user"|"assistant", "content": "..."}]')
@@ -397,20 +295,16 @@ def build_parser() -> argparse.ArgumentParser:
     brief.add_argument("--out", help="write to FILE.md or FILE.docx instead of printing Markdown")
     brief.set_defaults(handler=cmd_brief)
 
-    bench = commands.add_parser("bench", help="ingest and search speed on the seeds and a synthetic corpus")
-    bench.add_argument("--scales", default="1,10,100", help="corpus sizes as multiples of the seeds ('' for none)")
-    bench.add_argument("--plot", help="write latency against corpus size to this PNG")
-    bench.add_argument("--queries", type=int, default=50, help="searches timed per size")
-    bench.add_argument("--answers", type=int, default=10, help="questions answered per generator (0: none)")
-    bench.set_defaults(handler=cmd_bench)
+    repl = commands.add_parser("repl", help="an interactive question loop in the terminal")
+    repl.set_defaults(handler=cmd_repl)
 
+
+def _add_app_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """The web app and who may sign in to it."""
     serve = commands.add_parser("serve", help="the web app (make run starts it)")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1; any other needs users, see 'users add')")
     serve.add_argument("--port", type=int, help="port (default 7860)")
     serve.set_defaults(handler=cmd_serve)
-
-    repl = commands.add_parser("repl", help="an interactive question loop in the terminal")
-    repl.set_defaults(handler=cmd_repl)
 
     users = commands.add_parser("users", help="who may sign in to the app (PROMISE_AUTH_FILE)")
     users.add_argument("--file", help="the auth file (default: PROMISE_AUTH_FILE)")
@@ -421,6 +315,47 @@ def build_parser() -> argparse.ArgumentParser:
     user_actions.add_parser("remove", help="take a user out").add_argument("name")
     user_actions.add_parser("list", help="the users and their roles")
     users.set_defaults(handler=cmd_users)
+
+
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.feedback import run_feedback_command
+
+    return run_feedback_command(settings.conversations_path, csv_to=args.csv, cases_to=args.as_cases)
+
+
+def _add_tool_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """What the answers' users said (feedback), and developer tools: quality and speed (the bench extra)."""
+    feedback = commands.add_parser("feedback", help="export thumbs up/down: all as CSV, thumbs-down as eval cases")
+    what = feedback.add_mutually_exclusive_group(required=True)
+    what.add_argument("--csv", nargs="?", const="-", metavar="FILE", help="every rating as CSV (no FILE: stdout)")
+    what.add_argument(
+        "--as-cases", nargs="?", const="-", metavar="FILE", help="thumbs-down as evaluation cases (JSON lines)"
+    )
+    feedback.set_defaults(handler=cmd_feedback)
+    evaluate = commands.add_parser("eval", help="retrieval quality on evaluation cases")
+    evaluate.add_argument("--cases", help="a JSONL file of cases (default: tests/data/dev.jsonl)")
+    evaluate.add_argument("-k", type=int, default=5)
+    evaluate.add_argument("--baseline", action="store_true", help="also score the textbook set-up")
+    evaluate.add_argument("--retrieval-only", action="store_true", help="skip the answer metrics")
+    evaluate.set_defaults(handler=cmd_eval)
+
+    bench = commands.add_parser("bench", help="ingest and search speed on the seeds and a synthetic corpus")
+    bench.add_argument("--scales", default="1,10,100", help="corpus sizes as multiples of the seeds ('' for none)")
+    bench.add_argument("--plot", help="write latency against corpus size to this PNG")
+    bench.add_argument("--queries", type=int, default=50, help="searches timed per size")
+    bench.add_argument("--answers", type=int, default=10, help="questions answered per generator (0: none)")
+    bench.set_defaults(handler=cmd_bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="promise-assistant", description="Search the notes of learning events about The Promise."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_store_commands(commands)
+    _add_answer_commands(commands)
+    _add_app_commands(commands)
+    _add_tool_commands(commands)
     return parser
 
 

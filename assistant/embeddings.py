@@ -1,6 +1,5 @@
 """The embedding model, loaded offline and only when something needs embedding."""
 
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,13 +38,13 @@ class LazyEmbeddings(Embeddings):
     def _loaded(self) -> Embeddings:
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 from langchain_huggingface import HuggingFaceEmbeddings
 
+                # The one embedder constructor. The model is a local directory, and the loader is told so:
+                # it never asks the Hugging Face Hub for anything (an office machine may be offline).
                 self._model = HuggingFaceEmbeddings(
                     model_name=str(resolve_model_path(self.model_name)),
-                    model_kwargs={"device": "cpu"},
+                    model_kwargs={"device": "cpu", "local_files_only": True},
                     encode_kwargs={"normalize_embeddings": True, "batch_size": self._batch_size},
                 )
             return self._model

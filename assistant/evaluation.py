@@ -1,22 +1,28 @@
 """Quality on a set of cases: retrieval (hit@k, MRR@k, against a textbook baseline), answers (refusals,
 near misses, fact recall, facts in the retrieved passages, citations, latency) and the project finder."""
 
+import importlib
 import json
 import math
 import re
 import statistics
+import sys
+import time
+import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import ConfigError
+from assistant.settings import Settings
+from assistant.text import cited_numbers
 
 if TYPE_CHECKING:
-    from assistant.answering import Answerer
     from assistant.models import Answer, ProjectMatch
+    from assistant.wiring import Assistant
 
 # An answer that says the asked detail is not in the notes ("The notes don't give the date asked for.").
 _SAYS_ABSENT = re.compile(
@@ -125,6 +131,16 @@ def score_retrieval(
     return scores
 
 
+def bench_module(name: str) -> Any:
+    """A package of the bench extra (matplotlib, the textbook baseline's LangChain packages), imported when
+    first needed: the app never loads them, and without them only the evaluation and the bench stop."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        missing = error.name or name
+        raise ConfigError(f"{missing} is not installed; install the bench extra: pip install -e '.[bench]'.") from None
+
+
 def hit_from_metadata(source: str, text: str, metadata: dict[str, Any]) -> Hit:
     described = " ".join(str(value) for value in metadata.values() if value is not None)
     return Hit(source=source, text=f"{described}\n{text}")
@@ -134,19 +150,21 @@ class TextbookBaseline:
     """RecursiveCharacterTextSplitter(1000, 200) over the raw files, the same embedder, Chroma top-k."""
 
     def __init__(self, files: Sequence[Path], embeddings: Embeddings) -> None:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-        from langchain_chroma import Chroma
-        from langchain_text_splitters import RecursiveCharacterTextSplitter
+        from assistant.store import make_client
 
-        splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+        splitters = bench_module("langchain_text_splitters")
+        chroma = bench_module("langchain_chroma")
+        splitter = splitters.RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
         texts, metadatas = [], []
         for path in files:
             for piece in splitter.split_text(path.read_text(encoding="utf-8", errors="replace")):
                 texts.append(piece)
                 metadatas.append({"source": path.name})
-        client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
-        self._store = Chroma(client=client, collection_name="textbook-baseline", embedding_function=embeddings)
+        client = make_client(None)  # in memory, through the one client factory
+        # Chroma shares one in-memory system per process: a collection of its own, so a second baseline
+        # (another embedder, in a test run) neither adds to this one's passages nor clashes with its vectors.
+        name = f"textbook-baseline-{uuid.uuid4().hex[:12]}"
+        self._store = chroma.Chroma(client=client, collection_name=name, embedding_function=embeddings)
         self._store.add_texts(texts, metadatas=metadatas)
         self.chunks = len(texts)
 
@@ -165,16 +183,14 @@ class Response:
     retrieved: list[str]
 
 
-def respond(answerer: "Answerer", case: EvalCase) -> Response:
+def respond(assistant: "Assistant", case: EvalCase) -> Response:
     """The answer to a case as a user gets it: a briefing for briefing cases, else the chat answer."""
-    import time
-
     from assistant.answering import DoneEvent, SourcesEvent
     from assistant.models import Answer
 
     if case.kind == "briefing":
         started = time.perf_counter()
-        briefing = answerer.brief(case.question)
+        briefing = assistant.briefer.brief(case.question)
         text = " ".join(briefing.points) if briefing.answered else briefing.headline
         elapsed = (time.perf_counter() - started) * 1000
         answer = Answer(case.question, case.question, text, briefing.answered, briefing.citations,
@@ -182,7 +198,7 @@ def respond(answerer: "Answerer", case: EvalCase) -> Response:
         return Response(answer, [citation.passage.text for citation in briefing.citations])
     retrieved: list[str] = []
     final = None
-    for event in answerer.stream(case.question, list(case.history)):
+    for event in assistant.answerer.stream(case.question, list(case.history)):
         if isinstance(event, SourcesEvent):
             retrieved = [result.passage.text for result in event.results]
         elif isinstance(event, DoneEvent):
@@ -245,7 +261,7 @@ def score_answers(generator: str, cases: Sequence[EvalCase], answer: Callable[[E
         response = answer(case)
         shown = response.answer
         latencies.append(shown.timings.get("total_ms", 0.0))
-        markers = {int(n) for n in re.findall(r"\[(\d+)\]", shown.text)}
+        markers = set(cited_numbers(shown.text))
         validity += markers <= {citation.n for citation in shown.citations}
         failed = False
         if case.refuse:
@@ -320,3 +336,58 @@ def score_finder(
             scores.misses.append(case.id)
     scores.hit_at_k = scores.hit_at_k / len(judged) if judged else 1.0
     return scores
+
+
+def _timed(search: Callable[[str], list[Hit]]) -> Callable[[str], tuple[list[Hit], float]]:
+    def timed(question: str) -> tuple[list[Hit], float]:
+        started = time.perf_counter()
+        hits = search(question)
+        return hits, (time.perf_counter() - started) * 1000
+
+    return timed
+
+
+def run_evaluation(
+    settings: Settings,
+    cases_path: Path | None = None,
+    k: int = 5,
+    baseline: bool = False,
+    answers: bool = True,
+    out: TextIO | None = None,
+) -> int:
+    """``promise-assistant eval``: retrieval scores (and the textbook baseline's), then answers and the finder.
+
+    Prints one row per scorer; returns the exit status (1 when the store is empty)."""
+    from assistant.wiring import build_assistant, build_retriever, open_chunk_store
+
+    out = out or sys.stdout  # read at call time, so a replaced stdout (a test's capture) is honoured
+    if baseline:  # a missing package is said before any scoring, not after
+        bench_module("langchain_text_splitters")
+        bench_module("langchain_chroma")
+    cases = load_cases(cases_path or settings.eval_cases)
+    store = open_chunk_store(settings)
+    retriever = build_retriever(settings, store)
+    if not len(retriever):
+        print("The store is empty: run 'promise-assistant ingest' first.", file=sys.stderr)
+        return 1
+
+    def ours(question: str) -> list[Hit]:
+        results = retriever.search(question, k=k)
+        return [
+            hit_from_metadata(r.passage.metadata.source, r.passage.text, asdict(r.passage.metadata)) for r in results
+        ]
+
+    rows = [score_retrieval("hybrid", cases, _timed(ours), k)]
+    if baseline:
+        files = [Path(entry.path) for entry in store.manifest().values() if Path(entry.path).exists()]
+        textbook = TextbookBaseline(sorted(files), store.embeddings)
+        rows.append(score_retrieval("baseline", cases, _timed(lambda question: textbook.search(question, k)), k))
+    for row in rows:
+        print(row.row() + (f"  misses: {', '.join(row.misses)}" if row.misses else ""), file=out)
+    if answers:
+        assistant = build_assistant(settings)
+        scores = score_answers(assistant.answerer.generator, cases, lambda case: respond(assistant, case))
+        print(scores.row() + (f"  short: {', '.join(scores.failures)}" if scores.failures else ""), file=out)
+        finder = score_finder(cases, assistant.finder.find)
+        print(finder.row() + (f"  misses: {', '.join(finder.misses)}" if finder.misses else ""), file=out)
+    return 0

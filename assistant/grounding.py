@@ -5,19 +5,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from assistant.models import Passage, SearchResult
+from assistant.models import MONTH_NAMES, Passage, SearchResult, spelled_date
 from assistant.questions import framing_removed
-from assistant.retrieval import tokenize
+from assistant.text import cited_numbers, sentences_of, tokenize, without_citations
 
-_MONTHS = "January February March April May June July August September October November December".split()
 # Months and weekdays are dates, never unknown names.
 _CALENDAR = frozenset(
-    word.lower() for word in _MONTHS + "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+    word.lower() for word in (*MONTH_NAMES, *"Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split())
 )
 # Endings that make another form of one word ("Africa" and "African", "Fife" and "Fifes").
 _WORD_FORMS = ("s", "es", "n", "an", "ans", "ian", "ians", "ns")
-_CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 _NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:[.,]\d+)*%?(?![A-Za-z])")  # "any1" and "1st" hold no figure
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z’'-]{2,}(?:\s+[A-Z][a-zA-Z’'-]{2,})*")
 # A name in a question: capitalised words (or an acronym) not opening a sentence, "I" aside.
@@ -46,18 +43,20 @@ class SupportedSentence:
     passages: tuple[int, ...]  # 1-based numbers of the supplied passages that support it
 
 
-def split_sentences(text: str) -> list[str]:
-    pieces: list[str] = []
-    for line in text.splitlines():
-        line = line.strip().lstrip("-*• ").strip()
-        if line:
-            pieces.extend(part.strip() for part in _SENTENCE_END.split(line) if part.strip())
-    return pieces
+def render(sentence: SupportedSentence, citations: dict[int, int]) -> str:
+    """A verified sentence with its citation markers, numbered in the order they are first shown
+    (``citations`` maps a supplied passage's number to the number shown, and grows)."""
+    markers = []
+    for supplied in sentence.passages:
+        shown = citations.setdefault(supplied, len(citations) + 1)
+        markers.append(f"[{shown}]")
+    text = sentence.text.rstrip()
+    end = text[-1] if text[-1] in ".!?" else "."
+    return f"{text.rstrip('.!?')} {''.join(markers)}{end}"
 
 
 def strip_citations(sentence: str) -> tuple[str, list[int]]:
-    numbers = [int(n) for group in _CITATION.findall(sentence) for n in re.split(r"[,;]", group)]
-    return _CITATION.sub("", sentence).strip(), numbers
+    return without_citations(sentence).strip(), cited_numbers(sentence)
 
 
 def subject_of(question: str) -> str:
@@ -70,18 +69,6 @@ def evidence(passage: Passage) -> str:
     """What a passage says: its text, and its fields from the notes (date, place, the contact they give)."""
     meta = passage.metadata
     return "\n".join(part for part in (passage.text, spelled_date(meta.date), meta.place, meta.contact) if part)
-
-
-def spelled_date(date: str | None) -> str | None:
-    """'2025-03-25' as '25 March 2025', '2025-11' as 'November 2025': how an answer states a stored date."""
-    if not date:
-        return None
-    parts = date.split("-")
-    try:
-        month = _MONTHS[int(parts[1]) - 1] if len(parts) > 1 else ""
-        return " ".join(part for part in (parts[2].lstrip("0") if len(parts) > 2 else "", month, parts[0]) if part)
-    except (ValueError, IndexError):
-        return date
 
 
 def _numbers(text: str) -> set[str]:
@@ -203,7 +190,7 @@ class Grounding:
         sentence after its project's name, which may end in "?" as "Why Not? Trust" does), checked whole.
         """
         kept: list[SupportedSentence] = []
-        pieces = [line.strip() for line in draft.splitlines() if line.strip()] if by_line else split_sentences(draft)
+        pieces = [line.strip() for line in draft.splitlines() if line.strip()] if by_line else sentences_of(draft)
         for raw in pieces:
             sentence, cited = strip_citations(raw)
             if len(tokenize(sentence)) < 2 or sentence.rstrip(".").lower() in NOT_COVERED.lower():

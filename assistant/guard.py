@@ -21,7 +21,7 @@ import json
 import logging
 import math
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -41,6 +41,11 @@ CANCEL_PATHS = frozenset({"/gradio_api/cancel", "/gradio_api/cancel/"})
 STREAM_PREFIX = "/gradio_api/stream/"
 # Both headers: CSP's frame-ancestors for current browsers, X-Frame-Options for older ones.
 NO_FRAMING = [(b"content-security-policy", b"frame-ancestors 'self'"), (b"x-frame-options", b"SAMEORIGIN")]
+# Documents served as they are (a card's "open the original"): an uploaded page must never run as part of
+# the app's own site, so every file is sandboxed and not sniffed, and a page or SVG is downloaded, not shown.
+FILE_PREFIX = "/gradio_api/file="
+SANDBOXED = [(b"content-security-policy", b"sandbox"), (b"x-content-type-options", b"nosniff")]
+DOWNLOADED_SUFFIXES = (".html", ".htm", ".xhtml", ".svg")
 # A sign-in form or a cancel request is a few hundred bytes; anything far larger is not one.
 _MAX_SMALL_BODY = 64 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -61,7 +66,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        send = _unframed(send)
+        send = _unframed(send, scope["path"])
         refusal = self._refusal(headers)
         if refusal:
             log.warning("Refused %s %s from %s: %s", scope["method"], scope["path"][:100], _address(scope), refusal)
@@ -185,12 +190,18 @@ def _job(scope: Scope, headers: Headers, event_id: str) -> Any:
     return event if event is not None and event.username == _signed_in_user(app, headers) else None
 
 
-def _unframed(send: Send) -> Send:
-    """``send``, adding to the response the headers that forbid showing it in another origin's frame."""
+def _unframed(send: Send, path: str) -> Send:
+    """``send``, adding to the response the headers that forbid showing it in another origin's frame, and
+    for a served document those that keep it from running as the app (see ``SANDBOXED``)."""
+    added = list(NO_FRAMING)
+    if path.startswith(FILE_PREFIX):
+        added += SANDBOXED
+        if unquote(path).lower().endswith(DOWNLOADED_SUFFIXES):
+            added.append((b"content-disposition", b"attachment"))
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), *NO_FRAMING]}
+            message = {**message, "headers": [*message.get("headers", []), *added]}
         await send(message)
 
     return sending

@@ -18,6 +18,7 @@ from assistant.provenance import LOCAL_USER, Upload, read_records, write_atomica
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import ChunkStore, ManifestEntry
+from assistant.text import plural
 from ingest.loaders import SUPPORTED_SUFFIXES, check_size
 from ingest.pipeline import apply, as_uploaded, prepare_upload, remove_document
 
@@ -31,10 +32,11 @@ class UploadOutcome:
     event: str
     chunks: int
     replaced: bool
+    title: str = ""  # the document's display title
 
     def message(self) -> str:
         verb = "Updated" if self.replaced else "Added"
-        return f"{verb} {self.source} ({self.event}): {self.chunks} passages, searchable now."
+        return f"{verb} {self.title or self.source} ({self.source}): {plural(self.chunks, 'passage')}, searchable now."
 
 
 def safe_name(name: str) -> str:
@@ -115,7 +117,7 @@ class Library:
                 self.retriever.refresh()
         if progress:
             progress(1.0, "Done")
-        return UploadOutcome(source, document.event, len(document.chunks), existing is not None)
+        return UploadOutcome(source, document.event, len(document.chunks), existing is not None, document.title)
 
     def _check_name_is_free(self, source: str, manifest: dict[str, ManifestEntry]) -> None:
         """An upload may replace an upload of exactly its name, nothing else: not a notes-folder document,

@@ -1,7 +1,66 @@
-"""Typed values that cross module boundaries."""
+"""Typed values that cross module boundaries, and how a document is named to its readers."""
 
+import re
 from dataclasses import asdict, dataclass, fields
+from pathlib import PurePath
 from typing import Any
+
+from assistant.text import who_label
+
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+# A date at the end of an event's title ("… – Nov 2025", "…: December 2024", "… 25 March 2025"), which the
+# display title replaces with the date read from the notes, written out in full.
+_TRAILING_DATE = re.compile(
+    r"[\s,:;\-–—]*\b(?:\d{1,2}(?:st|nd|rd|th)?\s+)?(?:"
+    + "|".join(name[:3] for name in MONTH_NAMES)
+    + r")[a-z]*\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?,?)?\s+(?:19|20)\d\d\s*$",
+    re.IGNORECASE,
+)
+# The hash the notes folder's file names carry ("001_5b5a222d77539bfb.txt").
+_NAME_HASH = re.compile(r"_[0-9a-f]{16}$")
+
+
+def spelled_date(date: str | None, short: bool = False) -> str | None:
+    """A stored date as people write it: '2025-03-25' as '25 March 2025' (``short``: '25 Mar 2025'), '2025-11' as
+    'November 2025', '2025' as itself; anything else as it is, None as None. The one rule for titles, answers'
+    dates and the library's timeline."""
+    if not date:
+        return None
+    parts = date.split("-")
+    try:
+        number = int(parts[1]) if len(parts) > 1 else None
+        day = str(int(parts[2])) if len(parts) > 2 else None
+    except ValueError:
+        return date
+    if number is not None and not 1 <= number <= 12:
+        return date
+    month = None if number is None else MONTH_NAMES[number - 1][: 3 if short else None]
+    return " ".join(part for part in (day, month, parts[0]) if part)
+
+
+def document_title(event: str, date: str | None, source: str) -> str:
+    """What a document is called wherever it is named: its event and date ("Promise Learning Collaborative,
+    25 March 2025"), or its first heading (the structure detector's title when no line names an event), or,
+    when the notes give neither, its file name without the notes folder's hash."""
+    stem = PurePath(source).stem
+    if event and event != stem:  # the detector falls back to the file's stem when the text has no title
+        name = (_TRAILING_DATE.sub("", event) if date else event).strip(" -–—:,;")
+    else:
+        name = re.sub(r"\s+", " ", _NAME_HASH.sub("", stem).replace("_", " ")).strip() or source
+    when = spelled_date(date)
+    if not name or not when or when.lower() in name.lower():
+        return name or when or event
+    return f"{name}, {when}"
+
+
+def page_label(page: int | None, last_page: int | None) -> str | None:
+    """'p. 3', or 'pp. 3–4' for a passage running onto the next page; None when pages are unknown."""
+    if page is None:
+        return None
+    return f"pp. {page}–{last_page}" if last_page and last_page != page else f"p. {page}"
 
 
 @dataclass(frozen=True)
@@ -25,6 +84,23 @@ class ChunkMetadata:
     # Set on passages uploaded in the app (who, and when in ISO 8601); None for the notes folder's.
     uploaded_by: str | None = None
     uploaded_at: str | None = None
+    # The pages a PDF passage starts and ends on (1-based); None for other formats.
+    page: int | None = None
+    last_page: int | None = None
+
+    @property
+    def title(self) -> str:
+        """The document's display title (see ``document_title``), the same on every card and export."""
+        return document_title(self.event, self.date, self.source)
+
+    @property
+    def pages(self) -> str | None:
+        return page_label(self.page, self.last_page)
+
+    @property
+    def who(self) -> str:
+        """ "organisation – project", as every face names whom the passage is about ("" for general notes)."""
+        return who_label(self.organisation, self.project)
 
     @property
     def provenance(self) -> str | None:
@@ -150,10 +226,8 @@ class Citation:
     def label(self) -> str:
         """One line naming where the passage comes from, for source lists."""
         meta = self.passage.metadata
-        who = " – ".join(part for part in (meta.organisation, meta.project) if part)
-        when = f" ({meta.date})" if meta.date else ""
-        uploaded = f" · {meta.provenance}" if meta.provenance else ""
-        return f"[{self.n}] {meta.event}{when}" + (f" · {who}" if who else "") + f" · {meta.source}{uploaded}"
+        parts = [meta.title, meta.who, meta.pages, meta.provenance]
+        return f"[{self.n}] " + " · ".join(part for part in parts if part)
 
 
 @dataclass(frozen=True)
@@ -194,6 +268,16 @@ class ProjectMatch:
     contact: str | None
     citations: list[Citation]
 
+    @property
+    def who(self) -> str:
+        """ "organisation – project", as ``ChunkMetadata.who`` names it."""
+        return who_label(self.organisation, self.project)
+
+    @property
+    def title(self) -> str:
+        """The display title of the document the project is found in."""
+        return document_title(self.event, self.date, self.source)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "organisation": self.organisation,
@@ -201,6 +285,7 @@ class ProjectMatch:
             "event": self.event,
             "date": self.date,
             "source": self.source,
+            "title": self.title,
             "why": self.why,
             "contact": self.contact,
             "citations": [citation.to_json() for citation in self.citations],

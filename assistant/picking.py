@@ -11,9 +11,10 @@ import numpy as np
 from assistant.grounding import Grounding
 from assistant.models import Passage, SearchResult
 from assistant.questions import SINGLE_FACTS, AskedFact, FactKind, framing_removed, states
-from assistant.retrieval import HybridRetriever, tokenize
+from assistant.retrieval import HybridRetriever
 from assistant.sentences import Quote, is_heading
 from assistant.settings import Settings
+from assistant.text import tokenize
 
 # A sentence that leans on the one before it ("This found that ...") is quoted with it.
 _LEANS_BACK = re.compile(r"^(this|these|that|those|it|its|they|their|he|she|such|there)\b", re.IGNORECASE)
@@ -24,6 +25,26 @@ _AIM = re.compile(r"\b(will|must|should)\s+(?:not\s+)?[a-z]+", re.IGNORECASE)
 def leans_back(text: str) -> bool:
     """The sentence refers to something said before it ("This found ...", "Their data ...")."""
     return bool(_LEANS_BACK.match(text))
+
+
+def attributed(passage: Passage, text: str) -> str:
+    """The passage's sentence with the project it comes from named first, unless it names it already; a
+    sentence opening with "This poster ..." or "Their work ..." is named first even so, as its subject."""
+    who = passage.metadata.who
+    return f"{who}: {text}" if who and (who.lower() not in text.lower() or leans_back(text)) else text
+
+
+def _asks(text: str) -> bool:
+    """The sentence is a question: in notes, a prompt put to a table or a heading, not an answer."""
+    return text.rstrip(" \"'”’)").endswith("?")
+
+
+def _index(text: str) -> bool:
+    """A list of bare titles ("The Fundamentals: Listening; Poverty; Language"): a page's contents or
+    menu, which names topics but says nothing about them."""
+    _, _, items = text.partition(": ")
+    listed = [item for item in items.rstrip(".").split("; ") if item.strip()]
+    return len(listed) >= 3 and sum(len(item.split()) for item in listed) / len(listed) < 3
 
 
 def _says_something(text: str) -> bool:
@@ -104,6 +125,7 @@ class SentencePicker:
                     + (self.settings.pick_kind_bonus if stated else 0.0)
                     - self.settings.pick_rank_step * unit.rank
                     - (aim_penalty if _AIM.search(quote.text) else 0.0)
+                    - (self.settings.pick_question_penalty if _asks(quote.text) or _index(quote.text) else 0.0)
                 )
                 scored.append(Candidate(quote, passage, unit.rank, order, similarity, coverage, score))
         scored.sort(key=lambda candidate: -candidate.score)

@@ -1,18 +1,29 @@
-"""Prompts are text files in prompts/, loaded by name."""
+"""Prompts are text files in prompts/, loaded by name into LangChain chat prompt templates."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from langchain_core.prompts import ChatPromptTemplate
+
 from assistant.errors import ConfigError
 from assistant.settings import shipped_dir
+
+# What each template is filled with; a prompt file naming anything else is a mistake to catch at start-up,
+# not a KeyError in the middle of the first answer.
+_PASSAGES_AND_QUESTION = frozenset({"passages", "question"})
+_CONVERSATION_AND_QUESTION = frozenset({"conversation", "question"})
 
 
 @dataclass(frozen=True)
 class Prompts:
-    answer_system: str
-    answer_user: str
-    rewrite: str
-    briefing_system: str
+    answer: ChatPromptTemplate  # system instructions, then the numbered passages and the question
+    briefing: ChatPromptTemplate  # the same passages, with the briefing instructions
+    rewrite: ChatPromptTemplate  # a follow-up made standalone from the conversation
+
+    @property
+    def answer_system(self) -> str:
+        """The answer instructions as the model reads them (they take no variables)."""
+        return str(self.answer.messages[0].prompt.template)  # type: ignore[union-attr]
 
     @classmethod
     def load(cls, directory: Path | None = None) -> "Prompts":
@@ -25,9 +36,21 @@ class Prompts:
             except OSError:
                 raise ConfigError(f"The prompt file {directory / name}.txt is missing.") from None
 
+        def template(system: str, user: str, variables: frozenset[str]) -> ChatPromptTemplate:
+            try:
+                prompt = ChatPromptTemplate.from_messages([("system", read(system)), ("human", read(user))])
+            except ValueError as error:
+                raise ConfigError(f"The prompt files {system}.txt and {user}.txt cannot be read: {error}") from None
+            if set(prompt.input_variables) != variables:
+                wanted = ", ".join("{" + name + "}" for name in sorted(variables))
+                raise ConfigError(
+                    f"The prompt files {system}.txt and {user}.txt must use exactly {wanted}; "
+                    "write a literal brace as {{ or }}."
+                )
+            return prompt
+
         return cls(
-            answer_system=read("answer_system"),
-            answer_user=read("answer_user"),
-            rewrite=read("rewrite"),
-            briefing_system=read("briefing_system"),
+            answer=template("answer_system", "answer_user", _PASSAGES_AND_QUESTION),
+            briefing=template("briefing_system", "answer_user", _PASSAGES_AND_QUESTION),
+            rewrite=template("rewrite", "rewrite_user", _CONVERSATION_AND_QUESTION),
         )

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from assistant.text import EMAIL
+
 
 class FactKind(Enum):
     DATE = "date"
@@ -138,7 +140,6 @@ _SHARE = re.compile(rf"\d%|\bper ?cent\b|\b\d+(?:\.\d+)?\s+times\b|\b({_NUMBER_W
 _DURATION = re.compile(rf"\b(\d+|{_NUMBER_WORDS})[\s-]+(years?|months?|weeks?|days?|hours?|minutes?)\b", _I)
 _PLACE = re.compile(r"\b(in|at|across|from|near)\s+(the\s+)?[A-Z][\w'’-]+")
 _CAPITALISED = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][\w'’&-]*(?:\s+(?:of|and|for|in|the)?\s*[A-Z][\w'’&-]*)*")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"\b0\d{3,4}\s?\d{3}\s?\d{3,4}\b")
 _FINDING = re.compile(
     r"\b(found|find|finding|showed|shows|show|highlighted|revealed|learn|learning|learned|learnt|insight|"
@@ -151,7 +152,8 @@ _LIST_SHAPE = re.compile(r";|:\s|\b\w+, \w+(?: \w+)?,? and\b")
 _FIRST_PERSON = re.compile(
     r"\b(i|i'm|im|i've|ive|i'd|id|me|my|we|we're|were|we've|our|us|anyone|anybody|someone|somebody|"
     r"wondering|looking|want|wanted|need|needs|love|like|please|thanks|thank|tbh|honestly|really|just|"
-    r"actually|know|tell|help|idea|ideas|example|examples|something|anything|stuff|thing|things|kind|sort|"
+    r"actually|know|tell|give|show|point|help|idea|ideas|example|examples|something|anything|stuff|thing|things|"
+    r"kind|sort|"
     r"has|have|had|got|get|getting|been|doing|done|does|did|could|would|should|can|may|might|must|"
     r"is|are|was|were|there|any|whats|what's|hows|how's|whos|who's|"
     r"contact|email|e-mail|touch|name|date|year|month|week|day|time|"
@@ -218,7 +220,7 @@ def states(kind: FactKind, text: str, noun_words: frozenset[str] = frozenset(), 
     if kind is FactKind.PERSON_OR_ORGANISATION:
         return _new_name(text, question)
     if kind is FactKind.CONTACT:
-        return bool(_EMAIL.search(text) or _PHONE.search(text))
+        return bool(EMAIL.search(text) or _PHONE.search(text))
     if kind is FactKind.FINDING:
         return bool(_FINDING.search(text))
     if kind is FactKind.LIST:

@@ -1,10 +1,14 @@
 """Hybrid retrieval: dense (Chroma) and BM25 over the same live chunks, fused by reciprocal rank."""
 
-import re
 from collections import Counter
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
 from rank_bm25 import BM25Okapi
 from scipy.sparse import csc_matrix
 
@@ -13,49 +17,18 @@ from assistant.errors import QueryError
 from assistant.models import Passage, SearchFilters, SearchResult, date_number
 from assistant.settings import Settings
 from assistant.store import ChunkSentences, ChunkStore, chunk_quotes
+from assistant.text import clean_query, query_problem, tokenize
 
-_STOPWORDS = frozenset(
-    (
-        "a about above after again all am an and any are as at be been before being below between both but by "
-        "can could did do does doing down during each few for from further had has have having he her here "
-        "hers him his how i if in into is it its itself just me more most my no nor not now of off on once "
-        "only or other our ours out over own same she should so some such than that the their theirs them "
-        "then there these they this those through to too under until up very was we were what when where "
-        "which while who whom why will with would you your yours "
-    ).split()
-)
-_WORD = re.compile(r"[a-z0-9]+")
-_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # Sentence records kept in memory: a few thousand chunks' worth is a few MB.
 _SENTENCE_CACHE_CHUNKS = 4096
 
 
-def _stem(word: str) -> str:
-    """A light suffix stripper: enough for 'projects'/'project' and 'funding'/'funded' to meet."""
-    for suffix, replacement in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: len(word) - len(suffix)] + replacement
-    return word
-
-
-def tokenize(text: str) -> list[str]:
-    text = text.lower().replace("’", "'").replace("'s ", " ")
-    return [_stem(word) for word in _WORD.findall(text) if word not in _STOPWORDS]
-
-
 def validate_query(query: str, settings: Settings) -> str:
-    # Terminal colour codes and other control characters pasted with a question are not part of it.
-    cleaned = _ANSI_ESCAPE.sub(" ", query)
-    cleaned = re.sub(r"\s+", " ", re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", cleaned)).strip()
-    if not cleaned:
-        raise QueryError("The question is empty: type a few words about what you are looking for.")
-    if len(cleaned) > settings.max_query_chars:
-        raise QueryError(
-            f"The question is {len(cleaned):,} characters long; the limit is {settings.max_query_chars:,}. "
-            "Please shorten it to the essentials."
-        )
-    if not _WORD.search(cleaned.lower()):
-        raise QueryError("The question has no words in it: type a few words about what you are looking for.")
+    """The question cleaned (see ``assistant.text.clean_query``), or a QueryError saying why it cannot run."""
+    cleaned = clean_query(query)
+    problem = query_problem(cleaned, settings.max_query_chars)
+    if problem:
+        raise QueryError(problem)
     return cleaned
 
 
@@ -122,6 +95,11 @@ class HybridRetriever:
     def __len__(self) -> int:
         return len(self.passages)
 
+    def as_retriever(self, k: int | None = None, filters: SearchFilters | None = None) -> "LangChainRetriever":
+        """This retriever as a LangChain ``BaseRetriever``: ``.as_retriever().invoke(question)`` gives
+        ``Document``s, and it composes in any chain (``retriever | prompt | model``)."""
+        return LangChainRetriever(hybrid=self, k=k, filters=filters)
+
     def search(
         self,
         query: str,
@@ -182,6 +160,36 @@ class HybridRetriever:
                 if len(ranked) == wanted:
                     break
         return ranked
+
+
+class LangChainRetriever(BaseRetriever):
+    """The hybrid search as a LangChain retriever: each result a ``Document`` holding the passage's text,
+    its chunk id, and its chunk metadata plus ``rank``, ``score`` (fused) and ``dense_similarity``.
+
+    A thin face over ``HybridRetriever.search``, so a chain sees exactly the passages the assistant does
+    (after ``refresh``, the new ones). A question the search refuses raises ``QueryError`` as ``search`` does.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    hybrid: HybridRetriever
+    k: int | None = None  # None: the settings' top_k
+    filters: SearchFilters | None = None
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        return [as_document(result) for result in self.hybrid.search(query, self.k, self.filters)]
+
+
+def as_document(result: SearchResult) -> Document:
+    """A search result as a LangChain ``Document`` (chunk metadata, rank and scores in its metadata)."""
+    passage = result.passage
+    metadata = asdict(passage.metadata) | {
+        "chunk_id": passage.chunk_id,
+        "rank": result.rank,
+        "score": result.score,
+        "dense_similarity": result.dense_similarity,
+    }
+    return Document(page_content=passage.text, metadata=metadata, id=passage.chunk_id)
 
 
 class _Index:

@@ -1,14 +1,15 @@
 """The quotable sentences of a passage, with where each sits in the passage's text.
 
 Ingest embeds each one (see ``assistant.embeddings``) and answers quote them, so both must cut a
-passage the same way: this module is the one place that does it.
+passage the same way: this module is the one place that does it (with ``assistant.text``'s sentence and
+list-item rules).
 """
 
 import re
 from dataclasses import dataclass
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9#])")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*•▶►▪→]|\d{1,2}[.)])\s+")
+from assistant.text import BULLET, sentence_spans, without_bullet
+
 # A table's header ("Question: ...?") is repeated on each of its chunks: it frames the passage.
 _HEADER = re.compile(r"^Question: .*\?$")
 # Breadcrumbs and gallery captions copied with a web page ("Gallery › Scottish Attachment in Action").
@@ -64,20 +65,7 @@ def _unlabelled(text: str) -> str:
 
 def split_with_offsets(text: str, offset: int = 0) -> list[Quote]:
     """Sentences of one line of text, each with its span (``offset`` is where the line starts)."""
-    quotes: list[Quote] = []
-    position = 0
-    for match in [*_SENTENCE_END.finditer(text), None]:
-        if match and text[match.start() - 1] in "?!" and len(text[position : match.start()].split()) <= 3:
-            continue  # a name, not a sentence: "The Why Not? Trust developed Thinking Space."
-        end = match.start() if match else len(text)
-        piece = text[position:end]
-        stripped = piece.strip()
-        if stripped:
-            lead = position + len(piece) - len(piece.lstrip())
-            quotes.append(Quote(stripped, offset + lead, offset + lead + len(stripped)))
-        if match:
-            position = match.end()
-    return quotes
+    return [Quote(text[start:end], offset + start, offset + end) for start, end in sentence_spans(text)]
 
 
 def quotes_of(text: str, context: str = "") -> list[Quote]:
@@ -104,21 +92,20 @@ def quotes_of(text: str, context: str = "") -> list[Quote]:
             following < len(lines)
             and len(items) < _MAX_LIST_ITEMS
             and (
-                _LIST_ITEM.match(lines[following][0])
-                or (len(lines[following][0].split()) <= 6 and not line.endswith("."))
+                BULLET.match(lines[following][0]) or (len(lines[following][0].split()) <= 6 and not line.endswith("."))
             )
         ):
-            items.append((_LIST_ITEM.sub("", lines[following][0]).rstrip(".;"), lines[following][2]))
+            items.append((without_bullet(lines[following][0]).rstrip(".;"), lines[following][2]))
             following += 1
         # A field's value ("Summary of Presentation: ..."), not a list's head ("Key learning: these tools:").
         labelled = bool(_LABEL.match(line)) and _unlabelled(line) != line and not line.endswith(":")
-        if len(items) >= 2 and not _LIST_ITEM.match(line) and not labelled:
+        if len(items) >= 2 and not BULLET.match(line) and not labelled:
             head = _clean(_unlabelled(line).rstrip(":"))
             joined = "; ".join(_clean(item) for item, _ in items)
             units.append(Quote(f"{head}: {joined}.", start, items[-1][1]))
             index = following
             continue
-        body = _LIST_ITEM.sub("", line)
+        body = without_bullet(line)
         body_start = start + len(line) - len(body)
         for quote in split_with_offsets(body, body_start):
             cleaned = _clean(_unlabelled(quote.text))

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
 
     # Where things live.
     store_dir: Path = Field(default_factory=lambda: _data_dir() / "vectorstore")
+    # Saved conversations and feedback: one SQLite file (WAL). Default: in store_dir, so it follows
+    # PROMISE_STORE_DIR (a test on a temporary store gets a temporary database), is gitignored with
+    # vectorstore/*, and survives 'ingest --rebuild' (which deletes only Chroma's own files).
+    conversations_db: Path | None = None
     seeds_dir: Path = Field(default_factory=lambda: shipped_dir("seeds"))
     prompts_dir: Path = Field(default_factory=lambda: shipped_dir("prompts"))
     eval_cases: Path = PROJECT_ROOT / "tests" / "data" / "dev.jsonl"
@@ -112,11 +116,14 @@ class Settings(BaseSettings):
     extractive_sentences: int = Field(default=5, ge=1)
     # Sentence picking (assistant/picking.py), chosen on tests/data/realistic.jsonl and dev.jsonl together:
     # score = w * cosine(question, sentence) + (1 - w) * word coverage + bonus if it states the fact kind
-    # asked (a date for "when") - step * the rank of its unit - penalty if it states a plan's aims.
+    # asked (a date for "when") - step * the rank of its unit - penalty if it states a plan's aims
+    # - penalty if it is itself a question (a prompt or heading in the notes: "What is a Kinship Carer?")
+    # or a list of bare titles ("The Fundamentals: Listening; Poverty; Language"): both name, neither says.
     pick_meaning_weight: float = Field(default=0.5, ge=0, le=1)
     pick_kind_bonus: float = Field(default=0.15, ge=0)
     pick_rank_step: float = Field(default=0.03, ge=0)
     pick_aim_penalty: float = Field(default=0.25, ge=0)
+    pick_question_penalty: float = Field(default=0.15, ge=0)
     # Sentences scoring this share of the best one's score join it; the best one's successor at a lower share.
     pick_keep_share: float = Field(default=0.8, ge=0, le=1)
     pick_successor_share: float = Field(default=0.6, ge=0, le=1)
@@ -154,6 +161,10 @@ class Settings(BaseSettings):
     @property
     def log_path(self) -> Path:
         return self.log_file or self.cache_dir / "promise-assistant.log"
+
+    @property
+    def conversations_path(self) -> Path:
+        return self.conversations_db or self.store_dir / "conversations.sqlite3"
 
     @property
     def upload_dir(self) -> Path:

@@ -25,7 +25,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.embeddings import embed_with_spans
 from assistant.errors import EmbeddingModelMismatch, PromiseError, StoreError
-from assistant.models import ChunkMetadata, Passage
+from assistant.models import ChunkMetadata, Passage, document_title
 from assistant.sentences import QUOTES_VERSION, Quote, quotes_of
 from assistant.settings import Settings
 
@@ -47,6 +47,14 @@ class ManifestEntry:
     event: str
     date: str | None
     ingested_at: str
+    # The display title, written at ingest. A record from before titles existed has none stored: it gets
+    # the same title computed when read (it follows from the event, date and file name), so old stores read
+    # unchanged, and the next ingest writes it only when the document changes for another reason.
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.title:
+            object.__setattr__(self, "title", document_title(self.event, self.date, self.source))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -55,15 +63,20 @@ class ManifestEntry:
     def from_json(cls, text: str) -> "ManifestEntry":
         values = json.loads(text)
         values["chunk_ids"] = tuple(values["chunk_ids"])
-        return cls(**values)
+        known = {name: values[name] for name in cls.__dataclass_fields__ if name in values}
+        return cls(**known)
 
 
-def make_client(settings: Settings) -> Any:
-    """An embedded persistent Chroma client, or an HTTP client when a Chroma server is configured."""
+def make_client(settings: Settings | None) -> Any:
+    """The one place a Chroma client is made, telemetry off: an HTTP client when a Chroma server is configured,
+    else an embedded persistent one in the store directory; without settings, an in-memory one for a throwaway
+    collection (the evaluation's textbook baseline)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings is None:
+        return chromadb.EphemeralClient(settings=chroma_settings)
     try:
         if settings.chroma_host:
             return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
@@ -257,6 +270,27 @@ class ChunkStore:
             with _store_errors("write to"):
                 self._collection.delete(ids=part)
                 self._sentences.delete(where={"chunk_id": {"$in": part}})
+
+    def stored_metadata(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The Chroma metadata of these chunks as stored (chunks not stored are left out)."""
+        found: dict[str, dict[str, Any]] = {}
+        for first in range(0, len(ids), 5000):
+            with _store_errors("read"):
+                records = self._collection.get(ids=list(ids[first : first + 5000]), include=["metadatas"])
+            found |= {
+                record_id: dict(meta)
+                for record_id, meta in zip(records["ids"], records["metadatas"] or [], strict=True)
+            }
+        return found
+
+    def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
+        """Replace stored chunks' Chroma metadata (to add a page, say) without embedding them again."""
+        for first in range(0, len(ids), self.batch_size):
+            with _store_errors("write to"):
+                self._collection.update(
+                    ids=list(ids[first : first + self.batch_size]),
+                    metadatas=list(metadatas[first : first + self.batch_size]),
+                )
 
     def delete_orphan_sentences(self) -> None:
         """Sentences whose chunk was never written (an ingest interrupted between the two writes)."""

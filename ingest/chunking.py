@@ -1,13 +1,11 @@
 """Cut units into chunks that fit the embedder, on sentence boundaries, with the unit's header repeated."""
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 from assistant.models import ChunkMetadata
-from ingest.structure import BULLET, DocumentStructure, Segment, Unit
-
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9#])")
+from assistant.text import BULLET, sentence_spans, who_label
+from ingest.structure import DocumentStructure, Segment, Unit
 
 # Start a new chunk at a section label once the current one is this full, so sections stay whole.
 _SECTION_BREAK_FILL = 0.4
@@ -31,22 +29,16 @@ def _sentences(segment: Segment, limit: int) -> list[Segment]:
     if words(segment.text) <= limit:
         return [segment]
     pieces: list[Segment] = []
-    position = 0
-    for part in _SENTENCE_END.split(segment.text):
-        offset = segment.text.find(part, position)
-        position = offset + len(part)
-        tokens = part.split()
+    for start, end in sentence_spans(segment.text):
+        tokens = segment.text[start:end].split()
         for first in range(0, len(tokens), limit):
             text = " ".join(tokens[first : first + limit])
-            pieces.append(Segment(text, segment.start + max(offset, 0), segment.start + position, segment.section))
+            pieces.append(Segment(text, segment.start + start, segment.start + end, segment.section))
     return pieces
 
 
 def context_line(event: str, organisation: str | None, project: str | None, section: str | None) -> str:
-    who = organisation or ""
-    if project and project != organisation:
-        who = f"{who} – {project}" if who else project
-    parts = [event, who, section if section != event else None]
+    parts = [event, who_label(organisation, project), section if section != event else None]
     return " · ".join(part for part in parts if part)
 
 

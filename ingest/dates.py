@@ -2,26 +2,13 @@
 
 import re
 
+from assistant.models import MONTH_NAMES
+
+# Each month's full name and its abbreviations ("sept" too), lower-cased, to its number.
 _MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ],
-        start=1,
-    )
-    for name in names
+    alias: number
+    for number, name in enumerate(MONTH_NAMES, start=1)
+    for alias in (name.lower(), name[:3].lower(), *(("sept",) if number == 9 else ()))
 }
 _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"

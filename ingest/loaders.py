@@ -7,7 +7,9 @@ headings come out as Markdown ``#`` lines so one structure detector serves every
 import io
 import re
 import zipfile
+from bisect import bisect_right
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from bs4 import BeautifulSoup, Tag
@@ -20,8 +22,25 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 _BLOCK_TAGS = {"p", "div", "section", "article", "br", "tr", "table", "ul", "ol", "blockquote", "pre"}
 
 
+@dataclass(frozen=True)
+class LoadedText:
+    """A document's text, and where each of its pages starts in it (PDFs only; empty for other formats)."""
+
+    text: str
+    page_starts: tuple[int, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The page (1-based) holding the character at ``offset``; None when the format has no pages."""
+        return bisect_right(self.page_starts, offset) if self.page_starts else None
+
+
 def load_text(path: Path, max_bytes: int) -> str:
     """Return the text of ``path`` or raise DocumentError saying why it cannot be read."""
+    return load_document(path, max_bytes).text
+
+
+def load_document(path: Path, max_bytes: int) -> LoadedText:
+    """The text of ``path`` with its page starts, or DocumentError saying why it cannot be read."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(
@@ -38,7 +57,7 @@ def load_text(path: Path, max_bytes: int) -> str:
         data = path.read_bytes()
     except OSError as error:
         raise DocumentError(str(path), f"cannot read it ({error.strerror})") from None
-    return text_from_bytes(data, suffix, str(path))
+    return document_from_bytes(data, suffix, str(path))
 
 
 def check_size(name: str, size: int, max_bytes: int) -> None:
@@ -49,19 +68,29 @@ def check_size(name: str, size: int, max_bytes: int) -> None:
 
 def text_from_bytes(data: bytes, suffix: str, name: str) -> str:
     """Decode ``data`` as a document of type ``suffix``; ``name`` is used in error messages."""
+    return document_from_bytes(data, suffix, name).text
+
+
+def document_from_bytes(data: bytes, suffix: str, name: str) -> LoadedText:
+    """``text_from_bytes`` with the page starts of a PDF. Each page is normalised on its own, so the starts
+    are offsets into the final text."""
     if not data.strip():
         raise DocumentError(name, "the file is empty")
     reader = _READERS[suffix.lower()]
     try:
-        text = reader(data)
+        read = reader(data)
     except DocumentError as error:
         raise DocumentError(name, error.reason) from None
     except Exception as error:
         raise DocumentError(name, f"not a readable {suffix} file ({type(error).__name__})") from None
-    text = normalise_text(text)
+    pages = [normalise_text(page) for page in ([read] if isinstance(read, str) else read)]
+    starts = [0]
+    for page in pages[:-1]:
+        starts.append(starts[-1] + len(page) + len(_PAGE_BREAK))
+    text = _PAGE_BREAK.join(pages)
     if len(re.findall(r"[^\W\d_]{2,}", text)) < 3:
         raise DocumentError(name, "no readable text found in it")
-    return text
+    return LoadedText(text, tuple(starts) if not isinstance(read, str) else ())
 
 
 def normalise_text(text: str) -> str:
@@ -151,14 +180,16 @@ def _read_docx(data: bytes) -> str:
     return "\n".join(lines)
 
 
-def _read_pdf(data: bytes) -> str:
+def _read_pdf(data: bytes) -> list[str]:
+    """A PDF's text page by page (joined by a blank line, ``_PAGE_BREAK``)."""
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(data))
-    return "\n\n".join(page.extract_text() or "" for page in reader.pages)
+    return [page.extract_text() or "" for page in reader.pages]
 
 
-_READERS: dict[str, Callable[[bytes], str]] = {
+_PAGE_BREAK = "\n\n"
+_READERS: dict[str, Callable[[bytes], str | list[str]]] = {
     ".txt": _read_plain,
     ".md": _read_plain,
     ".html": _read_html,

@@ -11,11 +11,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from assistant.errors import DocumentError
+from assistant.models import document_title
 from assistant.provenance import Upload, read_records
 from assistant.settings import Settings
 from assistant.store import ChunkStore, ManifestEntry
 from ingest.chunking import Chunk, chunk_document
-from ingest.loaders import load_text, text_from_bytes
+from ingest.loaders import LoadedText, document_from_bytes, load_document
 from ingest.structure import analyse
 
 
@@ -27,6 +28,10 @@ class PreparedDocument:
     event: str
     date: str | None
     chunks: list[Chunk]
+
+    @property
+    def title(self) -> str:
+        return document_title(self.event, self.date, self.source)
 
 
 @dataclass
@@ -53,18 +58,28 @@ class IngestReport:
         )
 
 
-def prepare_text(text: str, source: str, path: str, max_words: int) -> PreparedDocument:
-    structure = analyse(text, fallback_title=Path(source).stem)
-    doc_hash = hashlib.sha256(text.encode()).hexdigest()
+def prepare_text(text: str | LoadedText, source: str, path: str, max_words: int) -> PreparedDocument:
+    loaded = text if isinstance(text, LoadedText) else LoadedText(text)
+    structure = analyse(loaded.text, fallback_title=Path(source).stem)
+    doc_hash = hashlib.sha256(loaded.text.encode()).hexdigest()
     chunks = chunk_document(structure, source, doc_hash, max_words)
     if not chunks:
         raise DocumentError(path, "no passages of text could be taken from it")
+    if loaded.page_starts:  # a PDF: each passage records the pages it starts and ends on
+        chunks = [
+            replace(chunk, metadata=replace(
+                chunk.metadata,
+                page=loaded.page_at(chunk.metadata.start),
+                last_page=loaded.page_at(max(chunk.metadata.end - 1, chunk.metadata.start)),
+            ))
+            for chunk in chunks
+        ]  # fmt: skip
     return PreparedDocument(source, path, doc_hash, structure.event, structure.date, chunks)
 
 
 def prepare_file(path: Path, settings: Settings) -> PreparedDocument:
-    text = load_text(path, settings.max_file_bytes)
-    document = prepare_text(text, path.name, str(path.resolve()), settings.chunk_max_words)
+    loaded = load_document(path, settings.max_file_bytes)
+    document = prepare_text(loaded, path.name, str(path.resolve()), settings.chunk_max_words)
     if path.resolve().parent != settings.upload_dir.resolve():
         return document
     # An upload read back (by --rebuild, or after the app was killed mid-upload) keeps who added each passage.
@@ -84,8 +99,8 @@ def as_uploaded(document: PreparedDocument, uploads: dict[str, Upload]) -> Prepa
 
 
 def prepare_upload(data: bytes, name: str, stored_path: str, settings: Settings) -> PreparedDocument:
-    text = text_from_bytes(data, Path(name).suffix, name)
-    return prepare_text(text, name, stored_path, settings.chunk_max_words)
+    loaded = document_from_bytes(data, Path(name).suffix, name)
+    return prepare_text(loaded, name, stored_path, settings.chunk_max_words)
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[DocumentError]]:
@@ -139,13 +154,18 @@ def apply(
     to_embed = sum(len(chunks) for chunks in fresh)
     if to_embed:
         print(f"Embedding {to_embed} new chunks from {sum(1 for c in fresh if c)} documents…", file=sys.stderr)
+    _refresh_metadata(store, [chunk for document in documents for chunk in document.chunks if chunk.chunk_id in stored])
     with tqdm(total=to_embed, unit="chunk", disable=not progress or to_embed == 0, file=sys.stderr) as bar:
         for document, new_chunks in zip(documents, fresh, strict=True):
             previous = manifest.get(document.source)
             ids = tuple(chunk.chunk_id for chunk in document.chunks)
             report.chunks_unchanged += len(ids) - len(new_chunks)
             report.chunks_added += len(new_chunks)
-            if not new_chunks and previous and previous.chunk_ids == ids and previous.path == document.path:
+            if (
+                not new_chunks
+                and previous
+                and (previous.chunk_ids, previous.path, previous.title) == (ids, document.path, document.title)
+            ):
                 continue
             store.add(
                 [chunk.chunk_id for chunk in new_chunks],
@@ -161,6 +181,7 @@ def apply(
                 event=document.event,
                 date=document.date,
                 ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                title=document.title,
             )
             store.commit(entry)
             manifest[document.source] = entry
@@ -181,6 +202,24 @@ def apply(
     if report.chunks_added or report.chunks_removed:
         store.delete_orphan_sentences()
     return report
+
+
+def _refresh_metadata(store: ChunkStore, unchanged: list[Chunk]) -> None:
+    """Stored chunks whose text is unchanged but which lack a field ingest now records (a PDF's pages): the
+    field is added, without embedding them again. Fields already stored are kept as they are (an uploader's
+    name, say, which a lost upload record could no longer give)."""
+    if not unchanged:
+        return
+    stored = store.stored_metadata([chunk.chunk_id for chunk in unchanged])
+    ids, metadatas = [], []
+    for chunk in unchanged:
+        before = stored.get(chunk.chunk_id, {})
+        missing = {key: value for key, value in chunk.metadata.to_store().items() if key not in before}
+        if missing:
+            ids.append(chunk.chunk_id)
+            metadatas.append(before | missing)
+    if ids:
+        store.update_metadata(ids, metadatas)
 
 
 def remove_document(store: ChunkStore, source: str, manifest: dict[str, ManifestEntry] | None = None) -> int:

@@ -15,15 +15,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from assistant.text import BULLET, EMAIL
 from ingest.dates import find_event_date
 
-BULLET = re.compile(r"^\s*(?:[-*•▶►▪→]|\d{1,2}[.)])\s+")
 _EVENT_WORDS = re.compile(
     r"\b(collaborative|showcase|event|network|conference|workshop|meeting|seminar|summit|forum|webinar)",
     re.IGNORECASE,
 )
-_QUESTION = re.compile(r"^\s*Question\s*[-–—:]\s*(\S.*)$")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A question table's question line, "Question - What ...?" (group 1: the question).
+QUESTION_LINE = re.compile(r"^\s*Question\s*[-–—:]\s*(\S.*)$")
 _PROJECT_NAME = re.compile(
     r"\b(?:created|developed|set up|launched|established|produced|runs|introduced)\s+"
     r"(?:the\s+|a\s+|an\s+)?(?P<name>(?:#?[A-Z][\w'’#?-]*)(?:\s+(?:and\s+|of\s+|the\s+)?[A-Z0-9][\w'’#?-]*)*)"
@@ -217,11 +217,11 @@ def _continues_row(lines: list[Line], index: int) -> bool:
 def _question_tables(lines: list[Line]) -> list[Unit]:
     openings: list[tuple[int, int]] = []  # (title line, question line)
     for index, line in enumerate(lines):
-        if _QUESTION.match(line.text):
+        if QUESTION_LINE.match(line.text):
             title = index - 1
             while title >= 0 and not lines[title].text.strip():
                 title -= 1
-            if title >= 0 and len(lines[title].text.split()) <= 12 and not _QUESTION.match(lines[title].text):
+            if title >= 0 and len(lines[title].text.split()) <= 12 and not QUESTION_LINE.match(lines[title].text):
                 openings.append((title, index))
     if len(openings) < 2:
         return []
@@ -229,7 +229,7 @@ def _question_tables(lines: list[Line]) -> list[Unit]:
     for number, (title, question) in enumerate(openings):
         end = openings[number + 1][0] if number + 1 < len(openings) else len(lines)
         organisation, project = _split_title(clean_inline(lines[title].text))
-        match = _QUESTION.match(lines[question].text)
+        match = QUESTION_LINE.match(lines[question].text)
         assert match is not None
         unit = Unit(
             key=f"table:{organisation}:{title}",
@@ -264,7 +264,7 @@ def _split_title(title: str) -> tuple[str, str | None]:
 
 def _first_email(unit: Unit) -> str | None:
     for segment in unit.segments:
-        match = _EMAIL.search(segment.text)
+        match = EMAIL.search(segment.text)
         if match:
             return match.group(0)
     return None

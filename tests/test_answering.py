@@ -12,11 +12,12 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
 from assistant.answering import Answerer, DoneEvent, SourcesEvent, TextEvent
-from assistant.briefing import write_briefing
+from assistant.briefing_files import write_briefing
 from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
+from assistant.wiring import Assistant, assistant_for
 from ingest.pipeline import ingest_paths
 from tests.conftest import SEEDS
 
@@ -48,6 +49,11 @@ def retriever(real_settings, real_embeddings) -> HybridRetriever:
 
 def answerer(retriever: HybridRetriever, llm: ScriptedChat | None, settings: Settings) -> Answerer:
     return Answerer(retriever, llm, Prompts.load(), settings, "fake" if llm else "extractive")
+
+
+def extractive(retriever: HybridRetriever, settings: Settings) -> Assistant:
+    """The answerer, finder and briefer with no generator, as the app and CLI have them by default."""
+    return assistant_for(answerer(retriever, None, settings))
 
 
 def markers(text: str) -> set[int]:
@@ -138,7 +144,7 @@ def test_instructions_inside_documents_are_not_obeyed(tmp_path: Path, real_embed
 
 
 def test_briefing_docx_opens_and_lists_its_sources(retriever, real_settings, tmp_path: Path):
-    briefing = answerer(retriever, None, real_settings).brief(
+    briefing = extractive(retriever, real_settings).briefer.brief(
         "Prepare a short briefing on how organisations have co-designed services with care experienced young people"
     )
     assert 3 <= len(briefing.points) <= 6
@@ -158,20 +164,20 @@ def test_briefing_docx_opens_and_lists_its_sources(retriever, real_settings, tmp
 
 
 def test_project_finder_returns_distinct_projects_with_grounded_reasons(retriever, real_settings):
-    finder = answerer(retriever, None, real_settings)
-    matches = finder.find_projects("Which projects support residential childcare staff to reflect on their practice?")
+    finder = extractive(retriever, real_settings).finder
+    matches = finder.find("Which projects support residential childcare staff to reflect on their practice?")
     names = [m.organisation for m in matches]
     assert {"SPRAG", "Circle"} <= set(names) and len(names) == len(set(names))
     for match in matches:
         assert match.why.endswith("[1].") and match.citations[0].passage.metadata.organisation == match.organisation
-    assert finder.find_projects("What is the capital of France?") == []
+    assert finder.find("What is the capital of France?") == []
 
 
 # Limits a little under the figures measured when the picker was tuned (README, "Answer quality"), so a
 # change that loses facts, refuses answerable questions or answers off-corpus ones fails here.
 ACCEPTANCE = {
-    "dev": {"false_refusals": 0, "facts": 0.75, "support": 0.84, "near_miss": 1.0},
-    "realistic": {"false_refusals": 3, "facts": 0.78, "support": 0.88, "near_miss": 0.8},
+    "dev": {"false_refusals": 0, "facts": 0.85, "support": 0.84, "near_miss": 1.0},
+    "realistic": {"false_refusals": 3, "facts": 0.82, "support": 0.90, "near_miss": 0.8},
 }
 
 
@@ -180,8 +186,8 @@ def test_extractive_answers_meet_their_limits_through_the_evals_own_scoring(retr
     from assistant.evaluation import load_cases, respond, score_answers
 
     limits = ACCEPTANCE[name]
-    extractive = answerer(retriever, None, real_settings)
-    scores = score_answers("extractive", load_cases(DATA / f"{name}.jsonl"), lambda case: respond(extractive, case))
+    assistant = extractive(retriever, real_settings)
+    scores = score_answers("extractive", load_cases(DATA / f"{name}.jsonl"), lambda case: respond(assistant, case))
     assert scores.false_refusals <= limits["false_refusals"], scores.failures
     assert scores.off_corpus_refused == 1.0, scores.failures
     assert scores.near_miss_says_absent >= limits["near_miss"], scores.failures
@@ -190,13 +196,13 @@ def test_extractive_answers_meet_their_limits_through_the_evals_own_scoring(retr
     assert scores.citation_support >= limits["support"]
 
 
-def test_finder_cases_find_their_projects_through_find_projects(retriever, real_settings):
+def test_finder_cases_find_their_projects_through_the_finder(retriever, real_settings):
     from assistant.evaluation import load_cases, score_finder
 
-    finder = answerer(retriever, None, real_settings)
-    scores = score_finder(load_cases(DATA / "realistic.jsonl"), finder.find_projects)
+    finder = extractive(retriever, real_settings).finder
+    scores = score_finder(load_cases(DATA / "realistic.jsonl"), finder.find)
     assert scores.cases >= 20 and scores.hit_at_k >= 0.85, scores.misses
-    for match in finder.find_projects(load_cases(DATA / "realistic.jsonl")[0].question):
+    for match in finder.find(load_cases(DATA / "realistic.jsonl")[0].question):
         assert len(match.why.split()) >= 5 and match.why.endswith("[1].")  # a sentence, never a heading
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import docx
@@ -19,14 +20,19 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from assistant.answering import Answerer
-from assistant.app import build_ui, check_binding, escape_markdown, highlighted_body, launch
+from assistant.app import build_ui, check_binding, launch
 from assistant.auth import User, hash_password, write_auth_file
-from assistant.errors import ConfigError, DocumentError
+from assistant.conversations import LOCAL_USER, ConversationStore, Message
+from assistant.errors import ConfigError, DocumentError, QueryError
 from assistant.library import Library, safe_name
+from assistant.models import Answer, ChunkMetadata, Citation, Passage
 from assistant.prompts import Prompts
+from assistant.rendering import escape_markdown, highlighted_body, supporting_unit
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
+from assistant.ui_ask import search_filters
+from assistant.ui_chats import answer_from_record, answer_record, chat_view, stopped_answer, write_conversation
 from ingest.pipeline import ingest_paths
 from tests.conftest import SEEDS, HashingEmbeddings, free_port
 
@@ -69,10 +75,17 @@ def last_message(conversation: list[dict[str, Any]]) -> str:
 
 
 def ask(client: Client, question: str, document: str = "All", new_chat: bool = True) -> tuple[str, str]:
+    return ask_for_download(client, question, document, new_chat)[:2]
+
+
+def ask_for_download(
+    client: Client, question: str, document: str = "All", new_chat: bool = True
+) -> tuple[str, str, Any]:
+    """The answer, its source cards and its download (an update, or None when there is none)."""
     if new_chat:
         client.reset_session()  # the conversation lives in the session's state
-    conversation, sources, _, _ = client.predict(question, [], "All", document, api_name="/chat")
-    return last_message(conversation), sources
+    conversation, sources, _, download = client.predict(question, [], "All", document, api_name="/chat")
+    return last_message(conversation), sources, download
 
 
 def test_chat_returns_a_cited_answer_with_source_cards(app: tuple[Client, Library, Settings]) -> None:
@@ -86,9 +99,9 @@ def test_chat_returns_a_cited_answer_with_source_cards(app: tuple[Client, Librar
 
 def test_chat_says_when_the_notes_do_not_cover_a_question(app: tuple[Client, Library, Settings]) -> None:
     client, _, _ = app
-    answer, sources = ask(client, "What is the capital of France?")
+    answer, sources, download = ask_for_download(client, "What is the capital of France?")
     assert "Not in the notes" in answer and "#source-" not in answer
-    assert 'class="not-covered"' in sources
+    assert sources == "" and (not download or download.get("visible") is False)  # said once; nothing to download
 
 
 def test_follow_ups_use_the_conversation_but_a_new_topic_does_not(app: tuple[Client, Library, Settings]) -> None:
@@ -145,16 +158,18 @@ def test_an_upload_is_searchable_straight_after(app: tuple[Client, Library, Sett
     status, documents, *_ = client.predict([handle_file(str(notes))], api_name="/upload")
     try:
         assert status.startswith("✅") and "Harbour Lights notes.md" in plain(status)
+        rows = [dict(zip(documents["headers"], row, strict=False)) for row in documents["data"]]  # by column name
         assert any(
-            row[0] == "Harbour Lights notes.md" and row[4].startswith("uploaded by local user, 20")
-            for row in documents["data"]
+            "Harbour Lights notes.md" in row.values()
+            and str(row.get("From", "")).startswith("uploaded by local user, 20")
+            for row in rows
         )
         assert (settings.upload_dir / "Harbour Lights notes.md").is_file()
         answer, sources = ask(client, "What does Kelpie Mentoring do?")
         assert "volunteer sailors" in answer and "Harbour Lights notes.md" in sources
         assert "uploaded by local user" in plain(answer) and 'class="uploaded">uploaded by local user' in sources
     finally:
-        status, documents, *_ = client.predict("Harbour Lights notes.md", api_name="/remove")
+        status, documents, *_ = client.predict("Harbour Lights notes.md", False, api_name="/remove")
     assert status.startswith("Removed") and not (settings.upload_dir / "Harbour Lights notes.md").exists()
     assert "volunteer sailors" not in ask(client, "What does Kelpie Mentoring do?")[0]
 
@@ -231,6 +246,25 @@ def test_document_text_is_never_rendered_as_markup() -> None:
     assert "<img" not in highlighted and "&lt;img" in highlighted and "<mark>Intro.</mark>" in highlighted
 
 
+def test_the_supporting_sentence_is_chosen_from_the_answer_sentences_citing_the_passage() -> None:
+    asked: list[tuple[str, Any]] = []
+
+    class Answerer:
+        def best_unit(self, question: str, passage: Any) -> str:
+            asked.append((question, passage))
+            return "the unit"
+
+    text = "Kelpie pairs teenagers with sailors [1]. Sessions run weekly [2]. It builds trust [1][2]."
+    assert supporting_unit(Answerer(), text, SimpleNamespace(n=2, passage="second")) == "the unit"  # type: ignore[arg-type]
+    supporting_unit(Answerer(), text, SimpleNamespace(n=3, passage="third"))  # type: ignore[arg-type]
+    assert asked == [("Sessions run weekly. It builds trust.", "second"), (text, "third")]
+
+
+def test_answer_rendering_needs_no_web_framework() -> None:
+    check = "import sys, assistant.rendering; sys.exit('gradio' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", check], timeout=60).returncode == 0
+
+
 def test_serving_beyond_loopback_without_auth_is_refused(tmp_path: Path) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PROMISE_")}
     env |= {"PROMISE_STORE_DIR": str(tmp_path / "store"), "PROMISE_LLM": "extractive"}
@@ -268,3 +302,84 @@ def test_with_auth_an_unauthenticated_request_is_rejected(tmp_path: Path) -> Non
         assert "Wee Breathers" in last_message(conversation)
     finally:
         demo.close()
+
+
+# --- the chat's saved conversations -------------------------------------------------------------------
+
+
+def test_each_question_and_answer_is_saved_and_redraws_as_it_was_shown(app: tuple[Client, Library, Settings]) -> None:
+    client, _, settings = app
+    client.reset_session()
+    first, _, _, _ = client.predict("What is Wee Breathers?", [], "All", "All", api_name="/chat")
+    conversation, cards, _, _ = client.predict("Who is it for?", [], "All", "All", api_name="/chat")
+    store = ConversationStore(settings.conversations_path)
+    chat = next(summary for summary in store.list(LOCAL_USER) if summary.title == "What is Wee Breathers?")
+    messages = store.messages(chat.id, LOCAL_USER)
+    assert [(message.role, message.content) for message in messages][::2] == [
+        ("user", "What is Wee Breathers?"),
+        ("user", "Who is it for?"),
+    ]
+    view = chat_view(messages)
+    assert view.chat[-1]["content"] == last_message(conversation)  # the answer, its links and sources, as shown
+    assert view.chat[1]["content"] == last_message(first)
+    assert view.history[0] == {"role": "user", "content": "What is Wee Breathers?"} and len(view.history) == 4
+    assert view.last_turn == 2 and "(#source-2-1)" in view.chat[-1]["content"] and 'id="source-2-1"' in cards
+    assert view.turns[1] is not None and view.turns[1]["citations"] and view.turns[1]["generator"] == "extractive"
+
+
+def test_a_record_that_cannot_be_read_gives_the_answer_uncited() -> None:
+    answer = answer_from_record("Question?", "An answer [1].", "{not json")
+    assert (answer.text, answer.citations, answer.answered) == ("An answer [1].", [], True)
+    stopped = chat_view(
+        [
+            Message(1, "c", "user", "Question?", None, "t"),
+            Message(
+                2,
+                "c",
+                "assistant",
+                "Half an answer (stopped).",
+                answer_record(stopped_answer("Q", "Half"), stopped=True),
+                "t",
+            ),
+        ]
+    )
+    assert stopped.history == [] and stopped.turns == [None, None] and not stopped.answers[0].answered
+
+
+def test_a_whole_conversation_is_written_as_text_in_markdown_and_word(tmp_path: Path) -> None:
+    hostile = '<img src=x onerror="alert(1)"> [link](javascript:alert(1))\n# heading'
+    passage = Passage("c1", "Context\nKelpie Mentoring pairs teenagers with sailors.", chunk_meta(hostile))
+    answer = Answer(hostile, hostile, "Kelpie pairs teenagers with sailors [1].", True,
+                    [Citation(1, passage, 0.5)], {}, "extractive", [])  # fmt: skip
+    markdown = write_conversation(hostile, [answer, answer], tmp_path / "chat.md").read_text(encoding="utf-8")
+    assert "<img" not in markdown and "](javascript" not in markdown and "\n# heading" not in markdown
+    assert markdown.count("### Sources") == 2 and "> Kelpie Mentoring pairs teenagers with sailors." in markdown
+    document = docx.Document(str(write_conversation(hostile, [answer], tmp_path / "chat.docx")))
+    texts = [paragraph.text for paragraph in document.paragraphs]
+    assert "Sources" in texts and "Kelpie Mentoring pairs teenagers with sailors." in texts
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"organisation": " Kibble ", "date_from": "2025", "date_to": "2025-06"}, ("Kibble", "2025", "2025-06")),
+        ({}, (None, None, None)),
+    ],
+)
+def test_the_chat_filters_become_search_filters(extra: dict[str, str], expected: tuple[Any, ...]) -> None:
+    filters = search_filters("All", "notes.txt", extra)
+    assert (filters.organisation, filters.date_from, filters.date_to) == expected
+    assert filters.event is None and filters.source == "notes.txt"
+
+
+def test_a_date_filter_that_is_not_a_date_is_one_sentence() -> None:
+    with pytest.raises(QueryError, match="not a date like 2025"):
+        search_filters("All", "All", {"date_from": "last spring"})
+
+
+def chunk_meta(text: str) -> ChunkMetadata:
+    return ChunkMetadata(
+        source="harbour.md", event=text, date="2025-06-04", place=None, organisation=text, project=None,
+        section=None, contact=None, start=0, end=10, content_hash="h", unit_id="u", unit_index=0, part=0,
+        doc_hash="d", context="Context",
+    )  # fmt: skip

@@ -26,12 +26,10 @@ MISTAKES = {
 
 
 @pytest.mark.parametrize("mistake", MISTAKES)
-def test_a_configuration_mistake_is_one_sentence_naming_the_setting(mistake, monkeypatch, capsys, tmp_path: Path):
+def test_a_configuration_mistake_is_one_sentence_naming_the_setting(mistake, clean_env, capsys, tmp_path: Path):
     environment, named = MISTAKES[mistake]
-    monkeypatch.setenv("PROMISE_STORE_DIR", str(tmp_path / "store"))
-    monkeypatch.setenv("PROMISE_CACHE_DIR", str(tmp_path / "cache"))
-    for variable, value in environment.items():
-        monkeypatch.setenv(variable, value)
+    clean_env(store_dir=tmp_path / "store", cache_dir=tmp_path / "cache")
+    clean_env(**{variable.removeprefix("PROMISE_").lower(): value for variable, value in environment.items()})
     code = main(["ask", "What is Wee Breathers?"])
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
@@ -40,8 +38,7 @@ def test_a_configuration_mistake_is_one_sentence_naming_the_setting(mistake, mon
     assert "Traceback" not in captured.err + captured.out
 
 
-def test_the_default_generator_is_extractive_and_needs_no_model(monkeypatch):
+def test_the_default_generator_is_extractive_and_needs_no_model(clean_env):
     from assistant.settings import load_settings
 
-    monkeypatch.delenv("PROMISE_LLM", raising=False)
     assert load_settings().llm == "extractive"

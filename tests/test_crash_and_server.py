@@ -2,14 +2,11 @@
 
 import json
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,19 +17,12 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
 from ingest.pipeline import ingest_paths
-from tests.conftest import SEEDS, HashingEmbeddings, free_port
+from tests.conftest import SEEDS, HashingEmbeddings, assistant_command, child_env, free_port, paused_lines, wait_for
 
-ASSISTANT = [sys.executable, "-m", "assistant.cli"]
-
-
-def _env(**settings: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PROMISE_")}
-    env.update({f"PROMISE_{key.upper()}": value for key, value in settings.items()})
-    env["HF_HUB_OFFLINE"] = "1"
-    return env
+pytestmark = pytest.mark.slow  # each test starts processes
 
 
-def _grown_notes(original: str, paragraphs: int) -> str:
+def grown_notes(original: str, paragraphs: int) -> str:
     extra = "\n\n".join(
         f"Follow-up meeting {n}\n\nPartners in area {n} reviewed kinship allowances, respite, school transport "
         f"and the waiting list for family group decision making, case {n * 7}."
@@ -41,8 +31,10 @@ def _grown_notes(original: str, paragraphs: int) -> str:
     return original + "\n\n" + extra + "\n"
 
 
-def _cli_json(env: dict[str, str], *args: str) -> dict:
-    done = subprocess.run([*ASSISTANT, *args, "--json"], env=env, capture_output=True, text=True, timeout=300)
+def cli_json(env: dict[str, str], *args: str) -> dict:
+    done = subprocess.run(
+        assistant_command(*args, "--json", fake_embedder=True), env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -52,47 +44,40 @@ def test_kill_9_mid_ingest_leaves_the_previous_version_searchable(tmp_path: Path
     # caches state per process, so only a fresh process shows what is really on disk.
     seeds = tmp_path / "seeds"
     shutil.copytree(SEEDS, seeds)
-    env = _env(store_dir=str(tmp_path / "store"))
-    subprocess.run([*ASSISTANT, "ingest", "--quiet", str(seeds)], env=env, check=True, timeout=600)
-    before = _cli_json(env, "sources")["documents"]
+    env = child_env(store_dir=tmp_path / "store", embedding_model="fake-hashing", embedding_batch_size=16)
+    subprocess.run(assistant_command("ingest", "--quiet", str(seeds), fake_embedder=True), env=env, check=True,
+                   timeout=600)  # fmt: skip
+    before = cli_json(env, "sources")["documents"]
     assert len(before) == 5
 
     network = next(seeds.glob("003_*.txt"))
     network.chmod(0o644)
-    network.write_text(_grown_notes(network.read_text(encoding="utf-8"), 300), encoding="utf-8")
-    process = subprocess.Popen([*ASSISTANT, "ingest", str(seeds)], env=env, stderr=subprocess.PIPE)
-    progress = bytearray()
+    network.write_text(grown_notes(network.read_text(encoding="utf-8"), 300), encoding="utf-8")
+    # The new version's embedder stops for good on its fifth call: two batches of it are written (a batch
+    # is two calls, its chunks' and their sentences'), most of it is not, and it says so before it stops.
+    paused = tmp_path / "paused"
+    process = subprocess.Popen(
+        assistant_command("ingest", str(seeds), fake_embedder=True),
+        env=env | {"PAUSE_DOCUMENTS_AFTER": "4", "PAUSED_FILE": str(paused)},
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: paused_lines(paused) or process.poll() is not None, "the ingest to reach its fifth batch")
+        assert process.poll() is None, f"ingest ended (status {process.returncode}) before it could be killed"
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
 
-    def read_progress() -> None:
-        assert process.stderr is not None
-        while chunk := os.read(process.stderr.fileno(), 4096):
-            progress.extend(chunk)
-
-    reader = threading.Thread(target=read_progress)
-    reader.start()
-    deadline = time.monotonic() + 240
-    # Kill once at least one batch of the new version is written, well before the whole document is.
-    while time.monotonic() < deadline and process.poll() is None:
-        done = [int(n) for n in re.findall(rb"(\d+)/\d+ \[", bytes(progress))]
-        if done and max(done) >= 64:
-            break
-        time.sleep(0.05)
-    assert process.poll() is None, "ingest ended before it could be killed:\n" + progress.decode(errors="replace")
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    reader.join()
-
-    assert _cli_json(env, "sources")["documents"] == before
-    found = _cli_json(env, "search", "What is Love Inc doing to embed the Promise?", "-k", "3")["results"]
+    assert cli_json(env, "sources")["documents"] == before
+    found = cli_json(env, "search", "What is Love Inc doing to embed the Promise?", "-k", "3")["results"]
     assert any("Love Inc" in result["text"] for result in found)
-    grown = _cli_json(env, "search", "Follow-up meeting kinship allowances respite", "-k", "5")["results"]
+    grown = cli_json(env, "search", "Follow-up meeting kinship allowances respite", "-k", "5")["results"]
     assert not any("Follow-up meeting" in result["text"] for result in grown)
 
-    finished = subprocess.run(
-        [*ASSISTANT, "ingest", "--quiet", str(seeds)], env=env, capture_output=True, text=True, timeout=600
-    )
+    finished = subprocess.run(assistant_command("ingest", "--quiet", str(seeds), fake_embedder=True), env=env,
+                              capture_output=True, text=True, timeout=600)  # fmt: skip
     assert finished.returncode == 0 and " 0 chunks added" not in finished.stdout, finished.stdout
-    grown = _cli_json(env, "search", "Follow-up meeting 299 kinship allowances", "-k", "5")["results"]
+    grown = cli_json(env, "search", "Follow-up meeting 299 kinship allowances", "-k", "5")["results"]
     assert any("Follow-up meeting 299" in result["text"] for result in grown)
 
 
@@ -107,15 +92,15 @@ def chroma_server(tmp_path: Path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+
+        def listening() -> bool:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
             except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the Chroma server did not start within 60 s")
+                return False
+            return True
+
+        wait_for(listening, "the Chroma server to listen", every=0.2)
         yield port
     finally:
         server.terminate()

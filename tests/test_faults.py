@@ -6,13 +6,12 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from gradio_client import Client, handle_file
 
@@ -21,10 +20,19 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
 from ingest.pipeline import apply, ingest_paths, prepare_text
-from tests.conftest import SEEDS, HashingEmbeddings, free_port
-from tests.test_crash_and_server import ASSISTANT, _env, _grown_notes
+from tests.conftest import (
+    SEEDS,
+    HashingEmbeddings,
+    assistant_command,
+    child_env,
+    free_port,
+    ingest_seeds,
+    paused_lines,
+    wait_for,
+)
+from tests.test_crash_and_server import grown_notes
 
-BIG_NOTES = _grown_notes("# Harbour Network Meeting\n\nNotes of the harbour network.", 300)
+BIG_NOTES = grown_notes("# Harbour Network Meeting\n\nNotes of the harbour network.", 300)
 
 
 def fake_settings_for(store_dir: Path) -> Settings:
@@ -33,7 +41,7 @@ def fake_settings_for(store_dir: Path) -> Settings:
 
 def seeded_store(store_dir: Path) -> Settings:
     settings = fake_settings_for(store_dir)
-    ingest_paths(open_store(settings, HashingEmbeddings()), [SEEDS], settings, progress=False)
+    ingest_seeds(settings)
     return settings
 
 
@@ -54,8 +62,9 @@ def test_a_damaged_or_foreign_store_gives_one_line_and_rebuild_recovers(tmp_path
     if damage == "garbage database":
         database.write_bytes(os.urandom(8192))
     else:
-        subprocess.run(["python3", "-c", f"import sqlite3; sqlite3.connect('{database}').execute('create table t(x)')"],
-                       check=True)  # fmt: skip
+        with contextlib.closing(sqlite3.connect(database)) as foreign:
+            foreign.execute("create table t(x)")
+            foreign.commit()
     foreign_bytes = database.read_bytes()
 
     with pytest.raises(StoreError) as raised:
@@ -85,6 +94,7 @@ def mounted(*arguments: str) -> Iterator[None]:
         subprocess.run(["umount", "-l", target], check=False)
 
 
+@pytest.mark.slow  # starts a process
 def test_a_full_disk_gives_one_line_and_leaves_the_previous_content(tmp_path: Path) -> None:
     disk = tmp_path / "small-disk"
     disk.mkdir()
@@ -136,80 +146,69 @@ def test_a_read_only_store_gives_one_line_and_changes_nothing(tmp_path: Path) ->
 
 
 # --- kill -9 of the app during chats and during an upload -------------------------------------------
-
-
-def start_app(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    with log.open("ab") as output:
-        server = subprocess.Popen([*ASSISTANT, "serve", "--port", str(port)], env=env, stdout=output, stderr=output)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the app exited with {server.returncode}:\n{log.read_text(errors='replace')}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
-                return server
-        time.sleep(0.5)
-    server.kill()
-    pytest.fail(f"the app did not start within 180 s:\n{log.read_text(errors='replace')}")
+# The app runs as the real 'serve' command with the hashing embedder, which pauses for good at the step the
+# test names and says so: the kill lands mid-answer or mid-upload however fast or slow the machine is.
 
 
 def kill_9(server: subprocess.Popen) -> None:
     os.kill(server.pid, signal.SIGKILL)
-    server.wait(timeout=30)
+    server.wait(timeout=60)
 
 
 def sources_in_a_fresh_process(env: dict[str, str]) -> dict[str, int]:
-    done = subprocess.run([*ASSISTANT, "sources", "--json"], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(assistant_command("sources", "--json", fake_embedder=True), env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     return {row["source"]: row["chunks"] for row in json.loads(done.stdout)["documents"]}
 
 
+@pytest.mark.slow  # starts the app three times
 def test_kill_9_during_chats_and_an_upload_leaves_the_previous_content_served(
-    real_store_dir: Path, tmp_path: Path
+    tmp_path: Path, served_app: Callable[..., subprocess.Popen]
 ) -> None:
-    store_dir = tmp_path / "store"
-    shutil.copytree(real_store_dir, store_dir)
-    env = _env(store_dir=str(store_dir), llm="extractive")
+    settings = seeded_store(tmp_path / "store")
+    store_dir = settings.store_dir
+    env = child_env(store_dir=store_dir, embedding_model="fake-hashing", collection=settings.collection,
+                    llm="extractive", embedding_batch_size=16)  # fmt: skip
     before = sources_in_a_fresh_process(env)
-    port, log = free_port(), tmp_path / "app.log"
+    port, paused = free_port(), tmp_path / "paused"
     url = f"http://127.0.0.1:{port}/"
 
-    server = start_app(env, port, log)
+    # Six chats sent; the first to reach the embedder stops there (after the start-up's warm-up query).
+    server = served_app(env | {"PAUSE_QUERIES_AFTER": "1", "PAUSED_FILE": str(paused)}, port, fake_embedder=True)
     chats = [Client(url, verbose=False) for _ in range(6)]
     jobs = [client.submit("Which projects supported young people into work?", [], "All", "All", api_name="/chat")
             for client in chats]  # fmt: skip
-    time.sleep(0.3)  # answers in flight
+    wait_for(lambda: paused_lines(paused), "a chat to be in the middle of its answer")
     kill_9(server)
     assert sources_in_a_fresh_process(env) == before
     del jobs
 
-    server = start_app(env, port, log)
+    # An upload of ~300 passages, stopped for good with two batches of 16 written.
+    paused.unlink()
+    server = served_app(env | {"PAUSE_DOCUMENTS_AFTER": "4", "PAUSED_FILE": str(paused)}, port, fake_embedder=True)
     big = tmp_path / "Harbour network notes.md"
     big.write_text(BIG_NOTES, encoding="utf-8")
     Client(url, verbose=False).submit([handle_file(str(big))], api_name="/upload")
+    wait_for(lambda: paused_lines(paused), "the upload to be part-way through its embedding")
     stored = store_dir / "uploads" / big.name
-    deadline = time.monotonic() + 120
-    while not stored.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
     assert stored.exists(), "the upload never reached the store"
-    time.sleep(1.0)  # embedding its ~300 passages takes far longer than this
     kill_9(server)
     assert sources_in_a_fresh_process(env) == before  # the half-ingested upload is invisible
 
-    server = start_app(env, port, log)
-    try:
-        conversation, sources, *_ = Client(url, verbose=False).predict(
-            "What is Wee Breathers?", [], "All", "All", api_name="/chat"
-        )
-        assert "Scottish Attachment in Action" in sources and "Wee Breathers" in str(conversation[-1]["content"])
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    server = served_app(env, port, fake_embedder=True)
+    conversation, sources, *_ = Client(url, verbose=False).predict(
+        "What is Wee Breathers?", [], "All", "All", api_name="/chat"
+    )
+    assert "Scottish Attachment in Action" in sources and "Wee Breathers" in str(conversation[-1]["content"])
+    server.terminate()
+    server.wait(timeout=60)
 
     # The kept file is picked up by the next ingest, which also clears the chunks the kill left behind.
-    done = subprocess.run([*ASSISTANT, "ingest", "--quiet"], env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(assistant_command("ingest", "--quiet", fake_embedder=True), env=env, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr
     after = sources_in_a_fresh_process(env)
     assert {k: v for k, v in after.items() if k != big.name} == before and after[big.name] > 100
-    logged = log.read_text(errors="replace")
+    logged = (tmp_path / "app.log").read_text(errors="replace")
     assert "young people into work" not in logged and "Wee Breathers" not in logged  # no questions in logs

@@ -14,6 +14,7 @@ from assistant.answering import Answerer
 from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.store import open_store
+from assistant.wiring import assistant_for
 
 WEE_BREATHERS = (
     "Scottish Attachment in Action created Wee Breathers, a supervision programme [1]. "
@@ -137,7 +138,8 @@ def test_a_follow_up_rewrite_that_fails_is_not_swallowed_silently(retriever, rea
 
 def test_a_briefing_whose_model_call_fails_is_written_from_the_notes(retriever, real_settings):
     llm = FlakyChat(reply=WEE_BREATHERS, fail_after={0: 3, 1: 0})
-    briefing = answerer(retriever, real_settings, llm, Restarts(works=False)).brief("supporting families at home")
+    briefer = assistant_for(answerer(retriever, real_settings, llm, Restarts(works=False))).briefer
+    briefing = briefer.brief("supporting families at home")
     assert briefing.answered and briefing.generator == "extractive"
     assert briefing.notice and "ConnectionError" in briefing.notice
     assert {int(n) for point in briefing.points for n in re.findall(r"\[(\d+)\]", point)} == {

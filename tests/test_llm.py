@@ -19,6 +19,7 @@ def test_a_missing_model_file_is_a_configuration_mistake(tmp_path: Path):
         make_llm(Settings(llm="llamacpp", llm_model_path=tmp_path / "absent.gguf", cache_dir=tmp_path))
 
 
+@pytest.mark.slow  # starts the llama.cpp server
 def test_a_model_file_the_server_cannot_load_falls_back_to_extractive_with_a_notice(tmp_path: Path):
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF" + b"\x00" * 1024)

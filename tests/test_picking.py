@@ -248,3 +248,30 @@ def test_a_date_without_its_year_says_the_year_is_not_given():
     assert missing == "The notes don't give the year."
     with_year = [SupportedSentence("The online event took place on 25 January 2022.", (1,))]
     assert Answerer._missing_fact(asked_fact("When was the online event?"), with_year, [day.passage]) is None
+
+
+def test_a_question_in_the_notes_is_not_taken_for_its_answer(forum):
+    """A table's prompt or a heading ("What support do kinship carers get?") shares the question's words and
+    meaning, yet answers nothing: the statement beside it is picked first."""
+    import numpy as np
+
+    from assistant.picking import UnitSentences
+
+    passage = forum.retriever.passages[0]
+    same_meaning = np.full(8, 1 / np.sqrt(8), dtype=np.float32)
+    prompt = Quote("What support do kinship carers get from the forum?", 0, 1)
+    statement = Quote("Kinship carers get support from the forum at evening meetings.", 1, 2)
+    unit = UnitSentences(0, [(prompt, passage, same_meaning), (statement, passage, same_meaning)])
+    question = "What support do kinship carers get from the forum?"
+    scored = forum.picker.candidates(question, list(same_meaning), asked_fact(question), [unit], forum.gate.grounding)
+    assert [candidate.quote for candidate in scored] == [statement, prompt]
+    penalty = forum.settings.pick_question_penalty
+    assert scored[0].score - scored[1].score == pytest.approx(penalty, abs=0.1)
+
+
+def test_a_list_of_bare_titles_is_not_taken_for_a_statement():
+    from assistant.picking import _asks, _index
+
+    assert _index("The Fundamentals: What matters to children and families; Listening; Poverty; Language.")
+    assert not _index("The toolkit contains these tools: a mood diary; a check-in card; a safety plan template.")
+    assert _asks("Voice What is a Kinship Carer?") and not _asks("Carers meet every Tuesday.")

@@ -7,9 +7,7 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from assistant.llm import Generator, make_llm
 from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.store import open_store
-from tests.conftest import free_port
+from tests.conftest import child_env, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +41,7 @@ def model_servers(parent: int) -> list[int]:
     return found
 
 
-def gone(pid: int, timeout: float = 20.0) -> bool:
+def gone(pid: int, timeout: float = 60.0) -> bool:
     """The process has ended and been reaped: no entry in /proc, not even a zombie."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -98,7 +96,7 @@ def test_the_model_rewrites_a_follow_up_and_answers_it(real_answerer, generator)
         {"role": "assistant", "content": "The Why Not? Trust developed Thinking Space [1]."},
     ]
     question = "What did it find in Polmont Prison?"
-    standalone = real_answerer.standalone_question(question, history)  # a failed rewrite raises here
+    standalone = real_answerer.followups.standalone(question, history)  # a failed rewrite raises here
     assert standalone != question and "Polmont" in standalone
     answer = real_answerer.answer(question, history)
     assert answer.answered and answer.generator == generator.name and answer.notice is None, answer
@@ -122,36 +120,12 @@ def test_a_server_killed_mid_session_is_restarted_and_the_next_question_answered
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
-def test_no_model_server_outlives_the_app(stop, real_settings, tmp_path):
-    port = free_port()
-    environment = os.environ | {
-        "PROMISE_STORE_DIR": str(real_settings.store_dir),
-        "PROMISE_LLM": "llamacpp",
-        "PROMISE_LLM_MODEL": SMALL_MODEL,
-        "PROMISE_LOG_FILE": str(tmp_path / "app.log"),
-    }
-    app = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        # Python ignores Ctrl-C in a process started with SIGINT ignored, as a background job may be.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert app.poll() is None and time.monotonic() < deadline, app.stderr.read() if app.stderr else ""
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.5)
-        [server] = model_servers(app.pid)
-        app.send_signal(stop)
-        assert app.wait(timeout=60) is not None
-        assert gone(server), "the llama.cpp server outlived the app"
-    finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait()
+def test_no_model_server_outlives_the_app(stop, real_settings, tmp_path, served_app):
+    environment = child_env(store_dir=real_settings.store_dir, llm="llamacpp", llm_model=SMALL_MODEL,
+                            log_file=tmp_path / "promise.log")  # fmt: skip
+    # Python ignores Ctrl-C in a process started with SIGINT ignored, as a background job may be.
+    app = served_app(environment, free_port(), preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    [server] = model_servers(app.pid)
+    app.send_signal(stop)
+    assert app.wait(timeout=60) is not None
+    assert gone(server), "the llama.cpp server outlived the app"

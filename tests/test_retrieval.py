@@ -3,7 +3,6 @@
 import itertools
 import json
 import subprocess
-import sys
 from dataclasses import asdict
 
 import pytest
@@ -14,7 +13,7 @@ from assistant.evaluation import TextbookBaseline, hit_from_metadata, load_cases
 from assistant.models import SearchFilters
 from assistant.retrieval import HybridRetriever
 from assistant.store import open_store
-from tests.conftest import DEV_CASES, SEEDS
+from tests.conftest import DEV_CASES, SEEDS, assistant_command, child_env
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +67,8 @@ def test_empty_and_overlong_queries_are_refused(retriever):
         retriever.search("x" * 10_000)
 
 
-def test_search_json_is_one_object_with_the_documented_fields(real_settings, monkeypatch, capsys):
-    monkeypatch.setenv("PROMISE_STORE_DIR", str(real_settings.store_dir))
+def test_search_json_is_one_object_with_the_documented_fields(real_settings, clean_env, capsys):
+    clean_env(store_dir=real_settings.store_dir)
     assert main(["search", "What is Wee Breathers?", "-k", "3", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["query"] == "What is Wee Breathers?"
@@ -94,23 +93,18 @@ def test_search_json_is_one_object_with_the_documented_fields(real_settings, mon
     assert "Wee Breathers" in top["text"]
 
 
+@pytest.mark.slow  # starts processes
 def test_cli_bad_queries_give_a_message_not_a_traceback(real_settings):
-    env = {"PROMISE_STORE_DIR": str(real_settings.store_dir), "HF_HUB_OFFLINE": "1", "PATH": ""}
+    env = child_env(store_dir=real_settings.store_dir)
     for query in ("", "y" * 10_000):
-        done = subprocess.run(
-            [sys.executable, "-m", "assistant.cli", "search", query],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
+        done = subprocess.run(assistant_command("search", query), capture_output=True, text=True, env=env, timeout=120)
         assert done.returncode == 2
         assert "Traceback" not in done.stderr
         assert done.stderr.strip().count("\n") == 0 and "question" in done.stderr
 
 
-def test_sources_lists_documents_with_counts_and_dates(real_settings, monkeypatch, capsys):
-    monkeypatch.setenv("PROMISE_STORE_DIR", str(real_settings.store_dir))
+def test_sources_lists_documents_with_counts_and_dates(real_settings, clean_env, capsys):
+    clean_env(store_dir=real_settings.store_dir)
     assert main(["sources", "--json"]) == 0
     documents = {d["source"]: d for d in json.loads(capsys.readouterr().out)["documents"]}
     assert len(documents) == 5
@@ -130,3 +124,41 @@ def test_one_forward_pass_gives_the_chunk_vector_and_sentence_vectors(real_embed
     assert np.dot(vectors[0], real_embeddings.embed_documents([text])[0]) > 0.9999
     for (start, end), vector in zip(spans, sentence_vectors[0], strict=True):
         assert np.dot(vector, real_embeddings.embed_query(text[start:end])) > 0.7
+
+
+# --- the hybrid retriever as a LangChain retriever (hashing embedder) --------------------------------
+
+
+def test_the_langchain_retriever_gives_documents_with_the_chunk_metadata(fake_store, fake_settings):
+    from langchain_core.documents import Document
+    from langchain_core.retrievers import BaseRetriever
+
+    hybrid = HybridRetriever(fake_store, fake_settings)
+    retriever = hybrid.as_retriever(k=3)
+    assert isinstance(retriever, BaseRetriever)
+    question = "Which projects support residential childcare staff?"
+    documents = retriever.invoke(question)
+    results = hybrid.search(question, k=3)
+    assert len(documents) == 3 and all(isinstance(document, Document) for document in documents)
+    for document, result in zip(documents, results, strict=True):
+        assert document.page_content == result.passage.text
+        assert document.id == document.metadata["chunk_id"] == result.passage.chunk_id
+        assert document.metadata["rank"] == result.rank and document.metadata["score"] == result.score
+        assert {k: document.metadata[k] for k in asdict(result.passage.metadata)} == asdict(result.passage.metadata)
+    filtered = hybrid.as_retriever(filters=SearchFilters(source="000_8499c543783cf847.txt")).invoke("funding")
+    assert filtered and {d.metadata["source"] for d in filtered} == {"000_8499c543783cf847.txt"}
+    with pytest.raises(QueryError):
+        retriever.invoke("   ")
+
+
+def test_the_langchain_retriever_composes_in_a_chain(fake_store, fake_settings):
+    from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+
+    retriever = HybridRetriever(fake_store, fake_settings).as_retriever(k=2)
+    sources = retriever | RunnableLambda(lambda documents: [d.metadata["source"] for d in documents])
+    assert len(sources.invoke("kinship care")) == 2
+    chain = {"passages": retriever, "question": RunnablePassthrough()} | RunnableLambda(
+        lambda inputs: f"{inputs['question']}: {len(inputs['passages'])} passages"
+    )
+    assert chain.invoke("kinship care") == "kinship care: 2 passages"
+    assert [len(batch) for batch in retriever.batch(["kinship care", "fathers"])] == [2, 2]

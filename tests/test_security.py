@@ -11,13 +11,10 @@ import csv
 import http.server
 import json
 import logging
-import os
 import signal
 import subprocess
-import sys
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,17 +27,18 @@ from gradio_client import Client, handle_file
 from markdown_it import MarkdownIt
 
 from assistant import auth
-from assistant.app import AssistantBlocks, answer_to_markdown, build_ui, launch
+from assistant.app import AssistantBlocks, answer_to_markdown
 from assistant.auth import Access, Role, SignInThrottle, User, hash_password, password_matches, write_auth_file
-from assistant.briefing import to_markdown, write_briefing
+from assistant.briefing_files import to_markdown, write_briefing
 from assistant.errors import DocumentError
 from assistant.exports import csv_cell, markdown_text
 from assistant.library import Library
-from assistant.settings import PROJECT_ROOT, Settings
+from assistant.settings import Settings
 from assistant.store import ChunkStore, open_store
+from assistant.wiring import assistant_for
 from ingest.pipeline import ingest_paths
-from tests.conftest import HashingEmbeddings, free_port
-from tests.test_app import downloaded, fake_core, last_message, plain
+from tests.conftest import HashingEmbeddings, assistant_command, child_env, fake_core, free_port, running_app, wait_for
+from tests.test_app import downloaded, last_message, plain
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 PASSWORDS = {"ann": "ann reads the notes", "ed": "ed edits the library", "mallory": "mallory uploads things"}
@@ -79,12 +77,8 @@ def serving(store: Path, **overrides: Any) -> Iterator[tuple[str, Library, Assis
     users = store.parent / f"{store.name}-users"
     write_auth_file(users, [User(name, ROLES[name], hash_password(password)) for name, password in PASSWORDS.items()])
     answerer, library, settings = fake_core(store, auth_file=users, **overrides)
-    demo = build_ui(answerer, library)
-    launch(demo, settings, block=False)
-    try:
-        yield f"http://127.0.0.1:{settings.port}", library, demo
-    finally:
-        demo.close()
+    with running_app(answerer, library, settings) as (url, demo):
+        yield url, library, demo
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +129,7 @@ def uploaded(base: str, path: Path, text: str, by: str = "ed") -> Iterator[None]
         assert status.startswith("✅"), status
         yield
     finally:
-        client_for(base, "ed").predict(path.name, api_name="/remove")
+        client_for(base, "ed").predict(path.name, False, api_name="/remove")  # an upload: no notes-folder box
 
 
 # --- another page on this machine, with the user's cookie ----------------------------------------
@@ -148,7 +142,7 @@ def test_a_page_on_another_loopback_port_cannot_use_the_api_with_the_users_cooki
     editor = signed_in(base, "ed")
     evil = {"Origin": "http://127.0.0.1:8899"}
     assert editor.get("/gradio_api/info", headers=evil).status_code == 403  # reading the API description
-    assert call(editor, "remove", [SEED], **evil).status_code == 403  # the fetch the probe made
+    assert call(editor, "remove", [SEED, True], **evil).status_code == 403  # the fetch the probe made
     form = editor.post(f"{base}/gradio_api/call/remove", data={"data": SEED}, headers=evil)  # a form, no preflight
     assert form.status_code == 403
     no_origin = {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors"}  # <script src> / <img src>
@@ -177,6 +171,7 @@ def test_a_dns_name_pointed_at_loopback_cannot_reach_the_app(app: tuple[str, Lib
     assert httpx.get(f"{base}/", headers={"Host": f"localhost:{port}"}).status_code == 200
 
 
+@pytest.mark.slow  # drives a browser
 def test_in_chromium_a_page_on_another_port_cannot_remove_a_document_as_the_signed_in_user(
     app: tuple[str, Library, AssistantBlocks],
 ) -> None:
@@ -215,7 +210,7 @@ _FETCH_INFO = """async (app) => {
 _REMOVE = """async ([app, name]) => {
   try {
     const started = await fetch(app + "/gradio_api/call/remove", {method: "POST", credentials: "include",
-      headers: {"Content-Type": "application/json"}, body: JSON.stringify({data: [name]})});
+      headers: {"Content-Type": "application/json"}, body: JSON.stringify({data: [name, true]})});
     if (!started.ok) return "refused";
     const {event_id} = await started.json();
     return await (await fetch(app + "/gradio_api/call/remove/" + event_id, {credentials: "include"})).text();
@@ -278,7 +273,7 @@ def test_a_reader_cannot_upload_or_remove_through_the_api(
     reader = client_for(base, "ann")
     status, *_ = reader.predict([handle_file(str(notes))], api_name="/upload")
     assert status.startswith("⚠️") and "Only editors" in status
-    status, *_ = reader.predict(SEED, api_name="/remove")
+    status, *_ = reader.predict(SEED, True, api_name="/remove")  # even with the notes-folder box ticked
     assert status.startswith("⚠️") and "Only editors" in status
     assert {entry.source: entry.chunk_ids for entry in library.documents()} == before
     assert not (library.settings.upload_dir / "takeover.txt").exists()
@@ -304,7 +299,7 @@ def test_an_editors_upload_is_marked_with_who_uploaded_it_wherever_it_is_cited(
         reader.reset_session()
         conversation, cards, *_ = reader.predict("Is Wee Breathers HACKED?", [], "All", "All", api_name="/chat")
         answer = plain(last_message(conversation))
-        assert "HACKED" in answer and "wee-breathers-update.txt · uploaded by mallory, 20" in answer
+        assert "HACKED" in answer and "Wee Breathers Update, 1 June 2025 · uploaded by mallory, 20" in answer
         assert 'class="uploaded">uploaded by mallory, 20' in cards
         entry = next(entry for entry in library.documents() if entry.source == notes.name)
         upload = library.last_upload(entry)
@@ -406,7 +401,7 @@ def test_markdown_text_renders_as_the_same_text(text: str) -> None:
 
 def test_word_and_markdown_briefings_survive_control_characters_and_markup(tmp_path: Path) -> None:
     answerer, _, _ = fake_core(tmp_path / "store")
-    briefing = answerer.brief("young people into work")
+    briefing = assistant_for(answerer).briefer.brief("young people into work")
     assert briefing.answered
     hostile = briefing.__class__(
         briefing.topic + " \x0b<b>bold</b>", "<script>x</script> headline", [p + " \x00<i>" for p in briefing.points],
@@ -440,25 +435,46 @@ def sign_in(base: str, name: str, password: str) -> httpx.Response:
     return httpx.post(f"{base}/login", data={"username": name, "password": password}, timeout=30)
 
 
+@pytest.fixture
+def signin_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The apps' sign-in throttles read this clock (seconds, ``[0]``), which only the test moves: how many
+    guesses are refused must not depend on how many the machine sends before a delay runs out."""
+    now = [0.0]
+    real_init = SignInThrottle.__init__
+
+    def init(self: SignInThrottle, settings: Settings, clock: Any = None) -> None:
+        real_init(self, settings, clock=lambda: now[0])
+
+    monkeypatch.setattr(SignInThrottle, "__init__", init)
+    return now
+
+
 def test_twenty_wrong_passwords_lock_the_user_out_then_the_right_one_works_again(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, signin_clock: list[float]
 ) -> None:
     caplog.set_level(logging.WARNING)
-    with serving(tmp_path / "store", **throttled_settings()) as (base, _, _):
-        statuses = [sign_in(base, "ann", f"guess number {n}").status_code for n in range(20)]
-        assert statuses[:3] == [400, 400, 400]  # typos are free
-        assert statuses[3:].count(429) >= 14 and statuses.count(400) <= 6
-        refused = sign_in(base, "ann", PASSWORDS["ann"])
-        assert refused.status_code == 429 and "try again in" in refused.json()["detail"]
-        assert int(refused.headers["Retry-After"]) >= 1
-        time.sleep(3.2)  # the lockout window passes with no further failure
+    settings = throttled_settings(signin_lockout_seconds=60.0)  # longer than the delays before it
+    with serving(tmp_path / "store", **settings) as (base, _, _):
+        statuses = [sign_in(base, "ann", f"guess number {n}").status_code for n in range(17)]
+        assert statuses == [400] * 3 + [429] * 14  # typos are free; then a guess must wait, or is refused
+        for delay in (2, 4, 8):  # a patient guesser waits as told, until the sixth failure locks the name
+            refused = sign_in(base, "ann", f"patient guess {delay}")
+            assert refused.status_code == 429 and "try again in" in refused.json()["detail"]
+            assert int(refused.headers["Retry-After"]) == delay  # each wait twice the last
+            signin_clock[0] += delay
+            assert sign_in(base, "ann", f"patient guess {delay}").status_code == 400
+        locked = sign_in(base, "ann", PASSWORDS["ann"])
+        assert locked.status_code == 429 and int(locked.headers["Retry-After"]) == settings["signin_lockout_seconds"]
+        signin_clock[0] += settings["signin_lockout_seconds"] - 0.1
+        assert sign_in(base, "ann", PASSWORDS["ann"]).status_code == 429  # not yet
+        signin_clock[0] += 0.1  # the lockout window passes with no further failure
         assert sign_in(base, "ann", PASSWORDS["ann"]).status_code == 200
     failures = [record.getMessage() for record in caplog.records if "Failed sign-in" in record.getMessage()]
     assert failures and all("'ann' from 127.0.0.1" in message for message in failures)
-    assert not [record for record in caplog.records if "guess number" in record.getMessage()]  # never a password
+    assert not [record for record in caplog.records if "guess" in record.getMessage()]  # never a password
 
 
-def test_twenty_simultaneous_wrong_passwords_get_three_tries(tmp_path: Path) -> None:
+def test_twenty_simultaneous_wrong_passwords_get_three_tries(tmp_path: Path, signin_clock: list[float]) -> None:
     with serving(tmp_path / "store", **throttled_settings()) as (base, _, _):
         with ThreadPoolExecutor(max_workers=20) as pool:
             statuses = list(pool.map(lambda n: sign_in(base, "ed", f"burst {n}").status_code, range(20)))
@@ -536,13 +552,13 @@ def test_an_unknown_name_costs_the_same_hashing_as_a_known_one(monkeypatch: pyte
     assert len(hashed) == 2 and hashed[0].split("$")[:4] == hashed[1].split("$")[:4]  # the same scrypt cost
 
 
+@pytest.mark.slow  # starts processes
 def test_the_users_command_adds_a_user_whose_password_never_reaches_the_file(tmp_path: Path) -> None:
     users = tmp_path / "users"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PROMISE_")}
-    env |= {"PROMISE_AUTH_FILE": str(users), "PROMISE_CACHE_DIR": str(tmp_path / "cache")}
+    env = child_env(auth_file=users, cache_dir=tmp_path / "cache")
 
     def run(*args: str, password: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "assistant.cli", "users", *args], input=password,
+        return subprocess.run(assistant_command("users", *args), input=password,
                               capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
 
     assert run("add", "ann", "--role", "reader", password="a long password\n").returncode == 0
@@ -580,14 +596,15 @@ def test_only_the_session_that_queued_a_job_can_cancel_it(tmp_path: Path, monkey
         assert "Wee Breathers" in last_message(result(ann, "chat", queued)[0])  # the attacks cancelled nothing
         gate.clear()
         running = call(ann, "chat", question).json()["event_id"]
+        wait_for(lambda: len(answered) == 3, "the third question to reach the answerer")  # the worker is busy
         queued = call(ann, "chat", question).json()["event_id"]
-        time.sleep(0.5)
         own = ann.post("/gradio_api/cancel", json={"session_hash": queued, "fn_index": chat, "event_id": queued})
         assert own.status_code == 200  # the owner may
         gate.set()
         result(ann, "chat", running)
-        time.sleep(0.5)
-        assert len(answered) == 3  # the cancelled job never reached the answerer
+        # One worker takes jobs in order: a question sent now is answered after the cancelled one would be.
+        result(ann, "chat", call(ann, "chat", question).json()["event_id"])
+        assert len(answered) == 4  # the cancelled job never reached the answerer
 
 
 def _gate_answers(monkeypatch: pytest.MonkeyPatch, gate: threading.Event) -> list[str]:
@@ -650,7 +667,12 @@ def test_a_malformed_four_megabyte_request_is_one_short_log_line(
             assert "event: error" in body and secret not in body
         else:
             assert response.status_code in {403, 413, 422} and len(response.content) < 1000
-    time.sleep(0.5)
+
+    def refusals_logged() -> bool:
+        messages = [record.getMessage() for record in caplog.records]
+        return sum("malformed" in message or "Refused" in message for message in messages) >= 3
+
+    wait_for(refusals_logged, "three refusals in the log")
     stderr = capfd.readouterr().err
     logged = [record.getMessage() for record in caplog.records]
     assert secret not in stderr and len(stderr) < 2000
@@ -660,37 +682,25 @@ def test_a_malformed_four_megabyte_request_is_one_short_log_line(
     assert "Wee Breathers" in last_message(conversation)
 
 
+@pytest.mark.slow  # starts the app as its own process
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
-def test_stopping_the_app_removes_the_downloads_named_after_questions(tmp_path: Path, stop: signal.Signals) -> None:
+def test_stopping_the_app_removes_the_downloads_named_after_questions(
+    tmp_path: Path, stop: signal.Signals, served_app: Callable[..., subprocess.Popen]
+) -> None:
     _, _, settings = fake_core(tmp_path / "store")  # a store the served app opens with the same fake embedder
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PROMISE_")}
-    env |= {
-        "PROMISE_STORE_DIR": str(settings.store_dir), "PROMISE_EMBEDDING_MODEL": "fake-hashing",
-        "PROMISE_COLLECTION": settings.collection, "PROMISE_LLM": "extractive", "PROMISE_PORT": str(port),
-        "PROMISE_CACHE_DIR": str(tmp_path / "cache"), "TMPDIR": str(tmp_path / "tmp"),
-        "GRADIO_TEMP_DIR": str(tmp_path / "gradio"), "PYTHONPATH": str(PROJECT_ROOT),
-    }  # fmt: skip
+    env = child_env(store_dir=settings.store_dir, embedding_model="fake-hashing", collection=settings.collection,
+                    llm="extractive", cache_dir=tmp_path / "cache")  # fmt: skip
+    env |= {"TMPDIR": str(tmp_path / "tmp"), "GRADIO_TEMP_DIR": str(tmp_path / "gradio")}
     (tmp_path / "tmp").mkdir()
-    # The real 'serve' command, with the fake embedder in place of the real one (no model to load).
-    script = (
-        "import sys, assistant.cli as cli; from tests.conftest import HashingEmbeddings; "
-        "cli.make_embeddings = lambda settings: HashingEmbeddings(); sys.exit(cli.main(['serve']))"
-    )
-    log = (tmp_path / "app.log").open("w")
-    server = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_up(f"http://127.0.0.1:{port}/", server)
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
-        *_, download = client.predict("Which projects help families at home?", [], "All", "All", api_name="/chat")
-        assert download
-        left = _files_named_after_the_question(tmp_path)
-        assert len(left) >= 2, left  # ours, and Gradio's copy in its cache
-        server.send_signal(stop)
-        server.wait(timeout=30)
-    finally:
-        if server.poll() is None:
-            server.kill()
+    server = served_app(env, port, fake_embedder=True)  # the real 'serve' command, the hashing embedder
+    client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+    *_, download = client.predict("Which projects help families at home?", [], "All", "All", api_name="/chat")
+    assert download
+    left = _files_named_after_the_question(tmp_path)
+    assert len(left) >= 2, left  # ours, and Gradio's copy in its cache
+    server.send_signal(stop)
+    server.wait(timeout=60)
     assert _files_named_after_the_question(tmp_path) == []
     assert not list((tmp_path / "tmp").glob("promise-assistant-*"))
     assert "Traceback" not in (tmp_path / "app.log").read_text(errors="replace")
@@ -700,13 +710,28 @@ def _files_named_after_the_question(root: Path) -> list[Path]:
     return [path for path in root.rglob("which-projects-help-families-at-home*") if path.is_file()]
 
 
-def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    pytest.fail("the app did not start")
+@pytest.mark.parametrize(
+    ("path", "sandboxed", "downloaded"),
+    [
+        ("/gradio_api/file=/notes/uploads/evil%2Ehtml", True, True),
+        ("/gradio_api/file=/notes/seeds/001_notes.txt", True, False),
+        ("/gradio_api/info", False, False),
+    ],
+)
+def test_served_documents_never_run_as_the_app(path: str, sandboxed: bool, downloaded: bool) -> None:
+    """An uploaded page opened from its card is sandboxed (and a page downloaded), so it cannot act as the app."""
+    import asyncio
+
+    from assistant.guard import _unframed
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(_unframed(send, path)({"type": "http.response.start", "status": 200, "headers": []}))
+    headers = dict(sent[0]["headers"])
+    values = [value for _, value in sent[0]["headers"]]
+    assert (b"sandbox" in values) is sandboxed
+    assert (headers.get(b"content-disposition") == b"attachment") is downloaded
+    assert b"frame-ancestors 'self'" in values  # every response keeps its framing rule

@@ -1,4 +1,4 @@
-"""Briefings written out as Markdown or DOCX, with their sources listed."""
+"""A briefing (written by ``assistant.briefer``) saved as Markdown or Word, with its sources listed."""
 
 from pathlib import Path
 from typing import Any

@@ -1,0 +1,83 @@
+"""The project finder: for a challenge, the distinct organisations whose notes bear on it, each with the
+sentence that makes it relevant. It decides answer-or-refuse as chat answers do (``assistant.gate``)."""
+
+from dataclasses import dataclass
+
+from assistant.gate import Gate, closest
+from assistant.models import Citation, Passage, ProjectMatch, SearchResult
+from assistant.picking import Candidate, SentencePicker
+from assistant.questions import asked_fact
+from assistant.retrieval import HybridRetriever, validate_query
+from assistant.settings import Settings
+
+# How many results a search for k projects reads: several results often belong to one organisation.
+_DEPTH_PER_PROJECT = 4
+_MIN_DEPTH = 12
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What stands for one organisation on a topic: its closest sentence (with the sentence before it when it
+    leans on that one), and the search result whose unit holds them."""
+
+    sentences: list[Candidate]
+    result: SearchResult
+
+    @property
+    def passage(self) -> Passage:
+        return self.sentences[-1].passage  # standing pairs share their chunk
+
+    @property
+    def text(self) -> str:
+        return " ".join(candidate.quote.text for candidate in self.sentences)
+
+
+class ProjectFinder:
+    def __init__(self, retriever: HybridRetriever, settings: Settings, gate: Gate | None = None) -> None:
+        self.retriever = retriever
+        self.settings = settings
+        self.gate = gate or Gate(retriever, settings)
+        self.picker = SentencePicker(retriever, settings)
+
+    def find(self, challenge: str, k: int = 5) -> list[ProjectMatch]:
+        """Distinct organisations whose notes bear on the challenge, best first, each with the sentence that
+        makes it relevant. A challenge the notes don't cover finds nothing."""
+        challenge = validate_query(challenge, self.settings)
+        matches: list[ProjectMatch] = []
+        for standing in self.standings(challenge, max(k * _DEPTH_PER_PROJECT, _MIN_DEPTH))[:k]:
+            meta = standing.passage.metadata
+            matches.append(
+                ProjectMatch(meta.organisation or meta.project or "", meta.project if meta.organisation else None,
+                             meta.event, meta.date, meta.source, f"{standing.text.rstrip('.')} [1].", meta.contact,
+                             [Citation(1, standing.passage, standing.result.score)])
+            )  # fmt: skip
+        return matches
+
+    def standings(self, topic: str, depth: int, general: bool = False) -> list[Standing]:
+        """For each organisation among the top ``depth`` results, its sentence closest to the topic (with the
+        one it leans on), best first; sentences stating a plan's aims, headings and fragments never stand for a
+        project.
+        ``general``: notes that name no organisation (a discussion's points) count too, one per unit."""
+        vector = self.retriever.embed(topic)
+        results = self.retriever.search(topic, k=depth, vector=vector)
+        units = self.picker.units(results, len(results))
+        candidates = self.picker.candidates(topic, vector, asked_fact(""), units, self.gate.grounding)
+        if not self.gate.covered(topic, topic, results, closest(candidates)):
+            return []
+        by_unit = {result.passage.metadata.unit_id: result for result in results}
+        by_key = {candidate.key: candidate for candidate in candidates}
+        best: list[Standing] = []
+        seen: set[tuple[str, str]] = set()
+        for candidate in candidates:
+            meta = candidate.passage.metadata
+            name = (meta.organisation or meta.project or "").lower()
+            if (not name and not general) or (name, meta.event) in seen:
+                continue
+            sentences = self.picker.standing(candidate, by_key)
+            if not sentences or candidate.similarity < self.settings.finder_min_similarity:
+                continue
+            if not name:  # general notes (a discussion, an overview): one point per section of them
+                name = f"{meta.section or ''}\x00{meta.unit_id}"
+            seen.add((name, meta.event))
+            best.append(Standing(sentences, by_unit[meta.unit_id]))
+        return best

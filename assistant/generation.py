@@ -1,0 +1,102 @@
+"""The generator's side of an answer: the prompt with lean passages, and the model's text as it streams,
+with one restart of a local server that died. What the model writes is only ever a draft: the callers
+verify every sentence of it against the passages."""
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.prompts import ChatPromptTemplate
+
+from assistant.errors import GeneratorFailed
+from assistant.gate import Gate
+from assistant.models import Passage
+from assistant.picking import leans_back
+from assistant.sentences import quotes_of
+from assistant.settings import Settings
+
+# Failures go to the log file the edge configures, with their tracebacks; questions never do.
+log = logging.getLogger(__name__)
+GENERATOR_FAILED = "The model did not answer ({error}); these sentences are taken from the notes directly."
+
+
+def passage_units(passage: Passage) -> list[str]:
+    """A passage as quotable units: sentences, with a list joined to the line that introduces it."""
+    return [quote.text for quote in quotes_of(passage.text, passage.metadata.context)]
+
+
+class ModelText:
+    """A chat model as the answerer uses it: prompts filled with lean passages, text streamed back."""
+
+    def __init__(
+        self,
+        llm: BaseChatModel,
+        name: str,
+        gate: Gate,
+        settings: Settings,
+        restart: Callable[[], None] | None = None,
+    ) -> None:
+        self.llm = llm
+        self.name = name
+        self.gate = gate
+        self.settings = settings
+        self.restart = restart  # brings a local model server that died back; None for endpoints
+
+    def stream(self, messages: list[BaseMessage], max_tokens: int) -> Iterator[str]:
+        """The model's text as it streams. A failure before any text restarts a local server (if it died)
+        and tries once more; a timeout is not tried again (the user has waited long enough), and any other
+        failure, or a second one, is logged and raised as GeneratorFailed."""
+        for attempt in (1, 2):
+            written = False
+            try:
+                for chunk in self.llm.stream(messages, max_tokens=max_tokens):
+                    written = True
+                    yield str(chunk.content)
+                return
+            except Exception as error:
+                log.exception("The generator %s failed (attempt %d).", self.name, attempt)
+                restarted = self._restart()
+                timed_out = "Timeout" in type(error).__name__
+                if written or timed_out or attempt == 2 or not restarted:
+                    raise GeneratorFailed(GENERATOR_FAILED.format(error=type(error).__name__)) from error
+
+    def _restart(self) -> bool:
+        if self.restart is None:
+            return False
+        try:
+            self.restart()
+        except Exception:
+            log.exception("The local model server could not be restarted.")
+            return False
+        return True
+
+    def messages(self, prompt: ChatPromptTemplate, question: str, passages: Sequence[Passage]) -> list[BaseMessage]:
+        """Fixed instructions first (llama.cpp reuses that cached prefix), then lean passages, then the question."""
+        blocks = []
+        for number, passage in enumerate(passages, start=1):
+            meta = passage.metadata
+            label = " · ".join(part for part in (meta.event, meta.date, meta.organisation, meta.project) if part)
+            blocks.append(f"[{number}] ({label})\n{self.lean(question, passage)}")
+        return prompt.format_messages(passages="\n\n".join(blocks), question=question)
+
+    def lean(self, question: str, passage: Passage) -> str:
+        """The passage's units that bear on the question, in their original order, within a word budget.
+
+        A chosen unit brings the one after it when that one leans back on it ("The Trust funded research
+        in Polmont Prison." then "This found that ..."): the finding is what was asked, though it shares
+        few of the question's words, and without it the model rightly says the notes don't cover it.
+        """
+        units = passage_units(passage)
+        coverage = self.gate.grounding.coverage
+        ranked = sorted(range(len(units)), key=lambda i: -coverage(question, units[i]))
+        chosen: set[int] = set()
+        used = 0
+        for index in ranked:
+            group = [index] + ([index + 1] if index + 1 < len(units) and leans_back(units[index + 1]) else [])
+            size = sum(len(units[member].split()) for member in group if member not in chosen)
+            if used and used + size > self.settings.passage_words:
+                continue
+            chosen.update(group)
+            used += size
+        return " ".join(units[index] for index in sorted(chosen))

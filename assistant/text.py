@@ -1,0 +1,180 @@
+"""The text rules every module shares: words, sentences, list items, citation markers, questions, names.
+
+The ground floor: this module imports nothing from the project, so any module may import it. A rule
+written here once is the rule everywhere: ingest cuts sentences the way answers quote and check them,
+BM25 indexes the words the grounding checks count, and a source is labelled the same on every face.
+"""
+
+import re
+
+# --- words -------------------------------------------------------------------------------------------
+
+STOPWORDS = frozenset(
+    (
+        "a about above after again all am an and any are as at be been before being below between both but by "
+        "can could did do does doing down during each few for from further had has have having he her here "
+        "hers him his how i if in into is it its itself just me more most my no nor not now of off on once "
+        "only or other our ours out over own same she should so some such than that the their theirs them "
+        "then there these they this those through to too under until up very was we were what when where "
+        "which while who whom why will with would you your yours "
+    ).split()
+)
+WORD = re.compile(r"[a-z0-9]+")  # a word of lower-cased text
+# The notes mix British and American spellings ("organisation" and "organization", "programme" and
+# "program"), and so do the people asking: both are written the British way before stemming.
+_AMERICAN_IZ = re.compile(r"(?<=[a-z]{3})iz(?=(?:e|es|ed|ing|ation|ations|er|ers)$)")
+_PROGRAMME = re.compile(r"(?<=gram)me(?=s?$)")
+# Small numbers are written both ways ("the two-house tool", "the 2 house tool"); "one" is left alone, as
+# it is far more often a pronoun ("no one", "one of").
+_NUMBER_WORDS = {
+    word: str(number)
+    for number, word in enumerate("two three four five six seven eight nine ten eleven twelve".split(), start=2)
+}
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough for 'projects'/'project', 'funding'/'funded' and 'services'/'service'
+    to meet, with 'organization' and 'organisation', 'program' and 'programme', '2' and 'two' one word too.
+    Its stems stay real words where it can ('service', not 'servic'): grounding tells a real word the notes
+    never use from shorthand by looking the stem up among the embedder's whole words."""
+    word = _NUMBER_WORDS.get(word, word)
+    word = _PROGRAMME.sub("", _AMERICAN_IZ.sub("is", word))
+    for suffix, replacement in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                break  # "class", "focus", "crisis" are not plurals
+            if suffix == "es" and not word[:-2].endswith(("ss", "x", "z", "ch", "sh")):
+                suffix = "s"  # "services" and "houses" end in s; "classes" and "boxes" in es
+            word = word[: len(word) - len(suffix)] + replacement
+            break
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """The stemmed content words of ``text``, in order (repeats kept): what BM25 indexes and grounding counts."""
+    text = text.lower().replace("’", "'").replace("'s ", " ")
+    return [stem(word) for word in WORD.findall(text) if word not in STOPWORDS]
+
+
+# --- sentences ---------------------------------------------------------------------------------------
+
+# The break between two sentences: an end mark, any closing quotes or bracket (which the break takes with
+# it), white space, then what opens a sentence: a capital, a figure or a Markdown heading, maybe quoted.
+SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9#])")
+# "The Why Not? Trust developed ...": a "?" or "!" this few words after the last break ends a name, not a sentence.
+_NAME_WORDS = 3
+
+
+def sentence_spans(text: str, *, keep_closing_marks: bool = False) -> list[tuple[int, int]]:
+    """Where each sentence of one line of text starts and ends, white space trimmed.
+
+    A sentence ends at its end mark; ``keep_closing_marks`` takes the closing quotes or bracket after it
+    too (``He said "yes."``), so the sentences can be put back together without losing a character.
+    """
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for match in [*SENTENCE_END.finditer(text), None]:
+        if match and text[match.start() - 1] in "?!" and len(text[position : match.start()].split()) <= _NAME_WORDS:
+            continue
+        end = len(text)
+        if match:
+            end = match.start() + (len(match.group().rstrip()) if keep_closing_marks else 0)
+        piece = text[position:end]
+        stripped = piece.strip()
+        if stripped:
+            start = position + len(piece) - len(piece.lstrip())
+            spans.append((start, start + len(stripped)))
+        if match:
+            position = match.end()
+    return spans
+
+
+def split_sentences(text: str, *, keep_closing_marks: bool = False) -> list[str]:
+    """The sentences of one line of text (see ``sentence_spans``)."""
+    return [text[start:end] for start, end in sentence_spans(text, keep_closing_marks=keep_closing_marks)]
+
+
+def sentences_of(text: str) -> list[str]:
+    """The sentences of a text of several lines (an answer, say), each line's list-item marker dropped."""
+    return [sentence for line in text.splitlines() for sentence in split_sentences(without_bullet(line))]
+
+
+# --- list items --------------------------------------------------------------------------------------
+
+# A list item's marker at the start of a line, with the space after it: "- ", "• ", "▶ ", "1. ", "2) ".
+BULLET = re.compile(r"^\s*(?:[-*•▶►▪→]|\d{1,2}[.)])\s+")
+
+
+def without_bullet(line: str) -> str:
+    """The line without its list-item marker (if it has one)."""
+    return BULLET.sub("", line)
+
+
+# --- citation markers --------------------------------------------------------------------------------
+
+# A citation marker in plain text, "[1]" or "[1, 2]", with the space before it; group 1 holds the numbers.
+CITATION = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# A one-number marker "[n]" after Markdown escaping ("\[n\]"); group 1 holds the number.
+ESCAPED_CITATION = re.compile(r"\\\[(\d+)\\\]")
+
+
+def cited_numbers(text: str) -> list[int]:
+    """The passage numbers the markers in ``text`` cite, in order: "a [1]. b [2, 3]." -> [1, 2, 3]."""
+    return [int(number) for group in CITATION.findall(text) for number in re.split(r"[,;]", group)]
+
+
+def without_citations(text: str) -> str:
+    """``text`` without its citation markers (nor the space before each); not otherwise trimmed."""
+    return CITATION.sub("", text)
+
+
+# Where a streamed answer reaches its next sentence: an end mark, the markers citing that sentence, white
+# space, then anything (``match.end()`` is where the next sentence starts).
+CITED_SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*\s+(?=\S)")
+
+
+# --- questions ---------------------------------------------------------------------------------------
+
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_query(query: str) -> str:
+    """The question as typed, without terminal colour codes or control characters pasted with it, and with
+    its white space collapsed."""
+    cleaned = _ANSI_ESCAPE.sub(" ", query)
+    return re.sub(r"\s+", " ", _CONTROL.sub(" ", cleaned)).strip()
+
+
+def query_problem(cleaned: str, max_chars: int) -> str | None:
+    """Why a cleaned question (see ``clean_query``) cannot be run, as one sentence for the user; None if it can.
+    The caller raises the project's error with it."""
+    if not cleaned:
+        return "The question is empty: type a few words about what you are looking for."
+    if len(cleaned) > max_chars:
+        return (
+            f"The question is {len(cleaned):,} characters long; the limit is {max_chars:,}. "
+            "Please shorten it to the essentials."
+        )
+    if not WORD.search(cleaned.lower()):
+        return "The question has no words in it: type a few words about what you are looking for."
+    return None
+
+
+def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
+    """``1 passage``, ``2 passages``, ``0 passages``."""
+    return f"{count} {noun if count == 1 else plural_noun or noun + 's'}"
+
+
+# --- names -------------------------------------------------------------------------------------------
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+WHO_SEPARATOR = " – "
+
+
+def who_label(organisation: str | None, project: str | None) -> str:
+    """Whom a passage is about, as one label: "organisation – project", either alone when the other is
+    missing, and the organisation alone when the project's name is already in it; "" for general notes."""
+    if organisation and project and project.lower() not in organisation.lower():
+        return f"{organisation}{WHO_SEPARATOR}{project}"
+    return organisation or project or ""
