@@ -5,6 +5,7 @@ written here once is the rule everywhere: ingest cuts sentences the way answers 
 BM25 indexes the words the grounding checks count, and a source is labelled the same on every face.
 """
 
+import functools
 import re
 
 # --- words -------------------------------------------------------------------------------------------
@@ -32,6 +33,7 @@ _NUMBER_WORDS = {
 }
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a question's check tokenizes the same few thousand words again and again
 def stem(word: str) -> str:
     """A light suffix stripper: enough for 'projects'/'project', 'funding'/'funded' and 'services'/'service'
     to meet, with 'organization' and 'organisation', 'program' and 'programme', '2' and 'two' one word too.
