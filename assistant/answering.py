@@ -92,7 +92,7 @@ class Answerer:
     ) -> Iterator[AnswerEvent]:
         started = time.perf_counter()
         question = validate_query(question, self.settings)  # the cleaned question is the one answered
-        notices: list[str] = []  # a generator failure, said once above the answer
+        notices: list[str] = []  # generator failures; the last is said once above the answer
         try:
             standalone = self.followups.standalone(question, history)
         except GeneratorFailed as failure:
@@ -152,7 +152,7 @@ class Answerer:
                 timings=_timings(started, retrieved, time.perf_counter()),
                 generator=" + ".join(drafted_by),
                 suggestions=[],
-                notice=notices[0] if notices else None,
+                notice=notices[-1] if notices else None,
             )
         )
 
@@ -353,7 +353,7 @@ class Answerer:
             timings=_timings(started, retrieved, time.perf_counter()),
             generator=self.generator,
             suggestions=topics,
-            notice=notices[0] if notices else None,
+            notice=notices[-1] if notices else None,
         )
 
 

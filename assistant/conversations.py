@@ -159,8 +159,10 @@ class ConversationStore:
     def __init__(self, path: Path) -> None:
         self.path = open_database(Path(path))
 
-    def create(self, user: str, first_question: str) -> Conversation:
-        """A new conversation titled by its first question (the caller appends the question itself)."""
+    def create(self, user: str, first_question: str, with_question: bool = False) -> Conversation:
+        """A new conversation titled by its first question; ``with_question`` stores the question as its first
+        message in the same transaction (so a crash never leaves a titled chat without it), else the caller
+        appends it."""
         title = make_title(first_question)
         if not title:
             raise QueryError("A conversation starts with a question; this one is empty.")
@@ -172,6 +174,12 @@ class ConversationStore:
                 "VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(activity), 0) + 1 FROM conversations))",
                 (conversation.id, user, title, stamp, stamp),
             )
+            if with_question:
+                connection.execute(
+                    "INSERT INTO messages (conversation_id, role, content, citations_json, created_at) "
+                    "VALUES (?, 'user', ?, NULL, ?)",
+                    (conversation.id, first_question, stamp),
+                )
         return conversation
 
     def append(

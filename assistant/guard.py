@@ -43,7 +43,7 @@ STREAM_PREFIX = "/gradio_api/stream/"
 NO_FRAMING = [(b"content-security-policy", b"frame-ancestors 'self'"), (b"x-frame-options", b"SAMEORIGIN")]
 # Documents served as they are (a card's "open the original"): an uploaded page must never run as part of
 # the app's own site, so every file is sandboxed and not sniffed, and a page or SVG is downloaded, not shown.
-FILE_PREFIX = "/gradio_api/file="
+FILE_PREFIXES = ("/gradio_api/file=", "/gradio_api/file/")  # Gradio serves allowed files at both
 SANDBOXED = [(b"content-security-policy", b"sandbox"), (b"x-content-type-options", b"nosniff")]
 DOWNLOADED_SUFFIXES = (".html", ".htm", ".xhtml", ".svg")
 # A sign-in form or a cancel request is a few hundred bytes; anything far larger is not one.
@@ -194,14 +194,17 @@ def _unframed(send: Send, path: str) -> Send:
     """``send``, adding to the response the headers that forbid showing it in another origin's frame, and
     for a served document those that keep it from running as the app (see ``SANDBOXED``)."""
     added = list(NO_FRAMING)
-    if path.startswith(FILE_PREFIX):
+    replaced: set[bytes] = set()
+    if path.startswith(FILE_PREFIXES):
         added += SANDBOXED
         if unquote(path).lower().endswith(DOWNLOADED_SUFFIXES):
             added.append((b"content-disposition", b"attachment"))
+            replaced.add(b"content-disposition")  # Gradio's own says "inline"; two would be refused
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), *added]}
+            kept = [(name, value) for name, value in message.get("headers", []) if name.lower() not in replaced]
+            message = {**message, "headers": [*kept, *added]}
         await send(message)
 
     return sending

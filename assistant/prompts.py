@@ -28,13 +28,17 @@ class Prompts:
     @classmethod
     def load(cls, directory: Path | None = None) -> "Prompts":
         """The prompts in ``directory`` (settings.prompts_dir); by default the ones that ship with the code."""
-        directory = directory or shipped_dir("prompts")
+        shipped = shipped_dir("prompts")
+        directory = directory or shipped
 
         def read(name: str) -> str:
+            # A folder of one's own prompts made before a prompt was added (rewrite_user) keeps working: a file
+            # it lacks is the shipped one.
+            path = directory / f"{name}.txt"
             try:
-                return (directory / f"{name}.txt").read_text(encoding="utf-8").strip()
+                return (path if path.exists() else shipped / f"{name}.txt").read_text(encoding="utf-8").strip()
             except OSError:
-                raise ConfigError(f"The prompt file {directory / name}.txt is missing.") from None
+                raise ConfigError(f"The prompt file {path} is missing.") from None
 
         def template(system: str, user: str, variables: frozenset[str]) -> ChatPromptTemplate:
             try:

@@ -45,7 +45,10 @@ def stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             if suffix == "s" and word.endswith(("ss", "us", "is")):
                 break  # "class", "focus", "crisis" are not plurals
-            if suffix == "es" and not word[:-2].endswith(("ss", "x", "z", "ch", "sh")):
+            base = word[:-2]
+            if suffix == "es" and not (
+                base.endswith(("ss", "x", "z", "ch", "sh")) or (base[-1] == "s" and len(base) <= 3)
+            ):
                 suffix = "s"  # "services" and "houses" end in s; "classes" and "boxes" in es
             word = word[: len(word) - len(suffix)] + replacement
             break

@@ -61,6 +61,8 @@ class AskTab:
 
     def __init__(self, context: Context) -> None:
         self.context = context
+        # Conversations whose answer is being written, in any session (set.add and discard are atomic).
+        self._writing: set[str] = set()
         with gr.Tab("Ask", id="ask"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=300):
@@ -172,6 +174,8 @@ class AskTab:
         except Exception as error:  # the edge: every failure becomes one sentence in the chat
             yield self._failed(view, conversation_id, question, error)
             return
+        if conversation_id:
+            self._writing.add(conversation_id)  # Retry and Edit wait for it: they would drop the turn it saves
         try:
             with closing(stream):
                 for answer_event in stream:
@@ -189,6 +193,8 @@ class AskTab:
         except Exception as error:
             yield self._failed(view, conversation_id, question, error)
             return
+        finally:
+            self._writing.discard(conversation_id)
         view.add_answer(answer)
         self._save_answer(conversation_id, user, answer)
         yield self.shown(view, conversation_id)
@@ -205,8 +211,7 @@ class AskTab:
                     return conversation_id
                 except ConversationNotFound:
                     pass
-            conversation_id = store.create(user, question).id
-            store.append(conversation_id, user, "user", question)
+            conversation_id = store.create(user, question, with_question=True).id
         except StoreError as error:
             log.warning("The question was answered but not saved: %s", error)
         return conversation_id or ""
@@ -315,6 +320,9 @@ class AskTab:
         return self.shown(view, conversation_id), conversation_id
 
     def _dropped(self, conversation_id: str | None, request: gr.Request) -> tuple[Updates, str]:
+        if conversation_id in self._writing:
+            raise gr.Error("An answer is still being written: press Stop first, then Retry or Edit.",
+                           print_exception=False)  # fmt: skip
         user = self.user(request)
         question = self.context.conversations.drop_last_turn(conversation_id, user) if conversation_id else None
         if question is None:

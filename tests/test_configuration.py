@@ -42,3 +42,16 @@ def test_the_default_generator_is_extractive_and_needs_no_model(clean_env):
     from assistant.settings import load_settings
 
     assert load_settings().llm == "extractive"
+
+
+def test_a_prompt_folder_of_ones_own_may_lack_new_prompts_but_not_use_wrong_variables(tmp_path):
+    from assistant.errors import ConfigError
+    from assistant.prompts import Prompts
+
+    (tmp_path / "answer_system.txt").write_text("Answer from the passages only.", encoding="utf-8")
+    prompts = Prompts.load(tmp_path)  # the other files are the shipped ones
+    assert prompts.answer_system == "Answer from the passages only."
+    assert set(prompts.rewrite.input_variables) == {"conversation", "question"}
+    (tmp_path / "answer_user.txt").write_text("Passages: {passages}\nQuestion: {the_question}", encoding="utf-8")
+    with pytest.raises(ConfigError, match="must use exactly"):
+        Prompts.load(tmp_path)

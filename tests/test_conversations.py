@@ -328,3 +328,10 @@ def test_thumbs_down_feedback_reads_back_as_evaluation_cases(db, tmp_path):
     assert "user" not in raw  # cases may be committed to the repository: no user names in them
     out = io.StringIO()
     assert FeedbackStore(db).write_cases(out, user="alice") == 1
+
+
+def test_a_chat_is_created_with_its_first_question_in_one_transaction(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "chats.sqlite3")
+    chat = store.create("alice", "What is Wee Breathers?", with_question=True)
+    assert [(m.role, m.content) for m in store.messages(chat.id, "alice")] == [("user", "What is Wee Breathers?")]
+    assert store.list("alice")[0].message_count == 1
