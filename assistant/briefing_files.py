@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import PromiseError
-from assistant.exports import docx_text, markdown_text
+from assistant.exports import docx_text, markdown_text, write_markdown_or_word
 from assistant.models import Briefing
 
 
@@ -24,14 +24,8 @@ def write_briefing(briefing: Briefing, path: Path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in {".md", ".docx"}:
         raise PromiseError(f"{path}: a briefing is written as .md or .docx, not '{suffix or 'no suffix'}'.")
-    try:
-        if suffix == ".md":
-            path.write_text(to_markdown(briefing), encoding="utf-8")
-        else:
-            _docx(briefing).save(str(path))
-    except OSError as error:
-        raise PromiseError(f"{path}: cannot write the briefing ({error.strerror}).") from None
-    return path
+    failure = f"{path}: cannot write the briefing ({{reason}})."
+    return write_markdown_or_word(path, lambda: to_markdown(briefing), lambda: _docx(briefing), failure)
 
 
 def _docx(briefing: Briefing) -> Any:  # python-docx ships no type hints

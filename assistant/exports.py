@@ -5,6 +5,11 @@ HTML and links; Word refuses control characters. Each export passes its text thr
 """
 
 import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import PromiseError
 
 # Excel, LibreOffice and Google Sheets start a formula (or DDE call) with any of these.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -40,3 +45,16 @@ def _escape_line_start(match: re.Match[str]) -> str:
 def docx_text(text: str) -> str:
     """Text Word can store: python-docx refuses the control characters XML cannot hold."""
     return _NOT_XML.sub("", text)
+
+
+def write_markdown_or_word(path: Path, markdown: Callable[[], str], word: Callable[[], Any], failure: str) -> Path:
+    """``markdown()`` written to a .md ``path``, else the python-docx document ``word()`` saved there. An OS
+    error becomes ``failure``, a sentence whose ``{reason}`` is filled with the system's reason."""
+    try:
+        if path.suffix.lower() == ".md":
+            path.write_text(markdown(), encoding="utf-8")
+        else:
+            word().save(str(path))
+    except OSError as error:
+        raise PromiseError(failure.format(reason=error.strerror)) from None
+    return path

@@ -14,7 +14,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 from assistant.answering import Answerer
-from assistant.errors import PromiseError
 from assistant.exports import csv_cell, markdown_text
 from assistant.models import Answer, Briefing, ChunkMetadata, Citation, ProjectMatch
 from assistant.text import ESCAPED_CITATION, sentences_of, without_bullet, without_citations
@@ -96,15 +95,11 @@ def uploaded_html(meta: ChunkMetadata) -> str:
 
 def original_links(answerer: Answerer) -> dict[str, str]:
     """Each document whose original file the app serves (one in the notes folder or the uploads folder), by
-    file name, as the URL that opens it; a store that cannot be read gives no links rather than no cards."""
+    file name, as the URL that opens it. The retriever's documents: no store read on the way to an answer."""
     settings = answerer.settings
     roots = [settings.seeds_dir.resolve(), settings.upload_dir.resolve()]
-    try:
-        manifest = answerer.retriever.store.manifest()
-    except PromiseError:
-        return {}
     links = {}
-    for source, entry in manifest.items():
+    for source, entry in answerer.retriever.documents.items():
         path = Path(entry.path)
         if any(path.is_relative_to(root) for root in roots) and path.is_file():
             links[source] = FILE_ROUTE + quote(str(path))

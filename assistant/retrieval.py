@@ -16,7 +16,7 @@ from assistant.embeddings import embed_with_spans
 from assistant.errors import QueryError
 from assistant.models import Passage, SearchFilters, SearchResult, date_number
 from assistant.settings import Settings
-from assistant.store import ChunkSentences, ChunkStore, chunk_quotes
+from assistant.store import ChunkSentences, ChunkStore, ManifestEntry, chunk_quotes
 from assistant.text import clean_query, query_problem, tokenize
 
 # Sentence records kept in memory: a few thousand chunks' worth is a few MB.
@@ -46,12 +46,18 @@ class HybridRetriever:
         The new index is built aside and swapped in with one assignment, so a search running in
         another thread (the app) sees the old chunks or the new ones, never a mixture.
         """
-        self._index = _Index(self.store.live_passages())
+        documents = self.store.manifest()
+        self._index = _Index(self.store.live_passages(documents), documents)
         self.generation += 1
 
     @property
     def passages(self) -> list[Passage]:
         return self._index.passages
+
+    @property
+    def documents(self) -> dict[str, ManifestEntry]:
+        """The documents whose chunks are searched (the manifest as of the last refresh), by file name."""
+        return self._index.documents
 
     def warm_up(self) -> None:
         """Load the embedding model now, so the first question is not kept waiting for it."""
@@ -199,8 +205,16 @@ class _Index:
     with rank_bm25 per query walks every passage holding a common word (7,600 at 100× the seeds).
     """
 
-    def __init__(self, passages: list[Passage], k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25) -> None:
+    def __init__(
+        self,
+        passages: list[Passage],
+        documents: dict[str, ManifestEntry],
+        k1: float = 1.5,
+        b: float = 0.75,
+        epsilon: float = 0.25,
+    ) -> None:
         self.passages = passages
+        self.documents = documents
         self.by_id = {passage.chunk_id: position for position, passage in enumerate(passages)}
         self.by_unit: dict[str, list[int]] = {}
         for position in sorted(range(len(passages)), key=lambda p: passages[p].metadata.part):

@@ -321,8 +321,10 @@ class ChunkStore:
             )
         return found
 
-    def live_passages(self) -> list[Passage]:
-        live = {chunk_id for entry in self.manifest().values() for chunk_id in entry.chunk_ids}
+    def live_passages(self, manifest: dict[str, ManifestEntry] | None = None) -> list[Passage]:
+        """The chunks ``manifest`` (by default the store's own, read now) lists as live."""
+        manifest = self.manifest() if manifest is None else manifest
+        live = {chunk_id for entry in manifest.values() for chunk_id in entry.chunk_ids}
         with _store_errors("read"):
             records = self._collection.get(include=["documents", "metadatas"])
         return [

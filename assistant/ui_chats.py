@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.conversations import Message
-from assistant.errors import PromiseError
-from assistant.exports import docx_text, markdown_text
+from assistant.exports import docx_text, markdown_text, write_markdown_or_word
 from assistant.models import Answer, ChunkMetadata, Citation, Passage
 from assistant.rendering import TITLE, answer_markdown_for_chat, answer_to_markdown, escape_markdown
 
@@ -145,14 +144,12 @@ def conversation_markdown(title: str, answers: Sequence[Answer]) -> str:
 
 def write_conversation(title: str, answers: Sequence[Answer], path: Path) -> Path:
     """The conversation written to ``path`` (.md or .docx), its sources under each answer."""
-    try:
-        if path.suffix == ".md":
-            path.write_text(conversation_markdown(title, answers), encoding="utf-8")
-        else:
-            _docx(title, answers).save(str(path))
-    except OSError as error:
-        raise PromiseError(f"Cannot write the conversation ({error.strerror}).") from None
-    return path
+    return write_markdown_or_word(
+        path,
+        lambda: conversation_markdown(title, answers),
+        lambda: _docx(title, answers),
+        "Cannot write the conversation ({reason}).",
+    )
 
 
 def _docx(title: str, answers: Sequence[Answer]) -> Any:  # python-docx ships no type hints
