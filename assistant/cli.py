@@ -11,6 +11,7 @@ from pathlib import Path
 
 from assistant.errors import PromiseError
 from assistant.models import SearchFilters, SearchResult
+from assistant.retrieval import validate_query
 from assistant.settings import Settings, load_settings
 from assistant.wiring import build_answerer, build_assistant, build_library, build_retriever, open_chunk_store
 
@@ -182,6 +183,7 @@ def _read_history(path: str | None) -> list[dict[str, str]]:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.answering import DoneEvent, SourcesEvent, TextEvent
 
+    validate_query(args.question, settings)  # a bad question is told at once, not after the model loads
     answerer = build_answerer(settings)
     history = _read_history(args.history)
     if args.json:
@@ -206,6 +208,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_projects(args: argparse.Namespace, settings: Settings) -> int:
+    validate_query(args.challenge, settings)
     finder = build_assistant(settings.model_copy(update={"llm": "extractive"})).finder
     matches = finder.find(args.challenge, k=args.k)
     if args.json:
@@ -225,6 +228,7 @@ def cmd_projects(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.briefing_files import to_markdown, write_briefing
 
+    validate_query(args.topic, settings)
     briefing = build_assistant(settings).briefer.brief(args.topic)
     if args.out:
         print(f"Wrote {write_briefing(briefing, Path(args.out))}")

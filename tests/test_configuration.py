@@ -55,3 +55,11 @@ def test_a_prompt_folder_of_ones_own_may_lack_new_prompts_but_not_use_wrong_vari
     (tmp_path / "answer_user.txt").write_text("Passages: {passages}\nQuestion: {the_question}", encoding="utf-8")
     with pytest.raises(ConfigError, match="must use exactly"):
         Prompts.load(tmp_path)
+
+
+@pytest.mark.parametrize("command", ["ask", "projects", "brief"])
+def test_a_bad_question_is_told_before_any_model_loads(command, clean_env, tmp_path, capsys):
+    # An embedding model that cannot load: had it been loaded first, its error would be the one told.
+    clean_env(store_dir=tmp_path / "store", embedding_model=str(tmp_path / "no-such-model"))
+    assert main([command, "   "]) == 2
+    assert "The question is empty" in capsys.readouterr().err
