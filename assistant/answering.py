@@ -8,7 +8,7 @@ drafted sentence is kept only if a supplied passage supports it.
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from langchain_core.language_models import BaseChatModel
 
@@ -99,14 +99,15 @@ class Answerer:
             notices.append(str(failure))
             standalone = self.followups.carry_entities(question, history)
         vector = self.retriever.embed(standalone)  # one embedding serves retrieval and sentence picking
-        results = self.retriever.search(standalone, k=self.settings.top_k, filters=filters, vector=vector)
+        results, scoped = self._search(standalone, vector, filters, bool(history))
         retrieved = time.perf_counter()
         yield SourcesEvent(standalone, results)
 
         asked = asked_fact(standalone)
         units = self.picker.units(results, self.settings.pick_units)
-        candidates, about, similarity = self._choices(question, standalone, vector, asked, units, history)
-        if not self.gate.covered(question, standalone, results, similarity):
+        candidates, about, similarity = self._choices(question, standalone, vector, asked, units, history, scoped)
+        relevance = self.gate.relevance(question, standalone, results, similarity)
+        if relevance is None:
             yield DoneEvent(self._not_covered(question, standalone, results, started, retrieved, notices))
             return
         passages = [] if self.model is None else [result.passage for result in results[: self.settings.answer_passages]]
@@ -120,23 +121,26 @@ class Answerer:
         citations: dict[int, int] = {}  # supplied passage number -> citation number shown
         # A contact question opens with the contact, or with the notes giving none: its sentences wait for that.
         contact_first = asked.kind is FactKind.CONTACT
+        # A single fact asked of notes not clearly about its subject is answered only if they state it:
+        # the sentences wait until that is known.
+        doubtful = asked.kind in SINGLE_FACTS and not contact_first and not self.gate.clearly_about(standalone, results, relevance)
         kept: list[SupportedSentence] = []
         drafted_by = ["extractive"]  # who wrote the kept sentences, as the answer will say
         for sentence in self._drafted(standalone, passages, drafted_by, from_notes, notices):
             kept.append(sentence)
-            if not contact_first:
+            if not (contact_first or doubtful):
                 yield TextEvent(render(sentence, citations))
-        if not self.gate.grounding.answers_question(standalone, kept, passages):
+        missing = self._missing_fact(asked, kept, passages, about)
+        if not self.gate.grounding.answers_question(standalone, kept, passages) or (doubtful and missing):
             yield DoneEvent(self._not_covered(question, standalone, results, started, retrieved, notices))
             return
-        missing = self._missing_fact(asked, kept, passages, about)
         rendered = [render(sentence, citations) for sentence in kept]
         shown = (
             ([missing] if missing and contact_first else [])
             + rendered
             + ([missing] if missing and not contact_first else [])
         )
-        for text in shown[len(kept) :] if not contact_first else shown:
+        for text in shown if contact_first or doubtful else shown[len(kept) :]:
             yield TextEvent(text)
         by_unit = {result.passage.metadata.unit_id: result.score for result in reversed(results)}
         yield DoneEvent(
@@ -156,6 +160,24 @@ class Answerer:
             )
         )
 
+    def _search(
+        self, standalone: str, vector: list[float], filters: SearchFilters | None, follow_up: bool
+    ) -> tuple[list[SearchResult], int]:
+        """The passages for the question, and how many of the first are about what a follow-up carries: a
+        follow-up about a project the conversation named ("What did they find? (Passion4Fusion)") reads that
+        project's notes first, then the rest."""
+        k = self.settings.top_k
+        results = self.retriever.search(standalone, k=k, filters=filters, vector=vector)
+        scope = self.followups.scope(standalone) if follow_up else None
+        if scope is None:
+            return results, 0
+        first = self.retriever.search(
+            standalone, k=self.settings.follow_up_passages, filters=filters, vector=vector, among=scope
+        )
+        chosen = {result.passage.chunk_id for result in first}
+        merged = first + [result for result in results if result.passage.chunk_id not in chosen]
+        return [replace(result, rank=rank) for rank, result in enumerate(merged[:k], start=1)], len(first)
+
     def _choices(
         self,
         question: str,
@@ -164,6 +186,7 @@ class Answerer:
         asked: AskedFact,
         units: list[UnitSentences],
         history: Sequence[dict[str, str]],
+        scoped: int = 0,
     ) -> tuple[list[Candidate], Passage | None, float | None]:
         """The sentences an answer may use, what the question is about, and how close the notes come to it.
 
@@ -172,7 +195,16 @@ class Answerer:
         for, and its best sentence unless the answer opens with a line of its own (a contact, the event's
         date and place)."""
         said_before = {_folded(turn["content"]) for turn in history if turn.get("role") == "assistant"}
+        # The names a follow-up carries chose the passages; its own words choose among their sentences
+        # ("what were the challenges? (Midlothian Council)" wants the challenges, not every line naming them).
+        # How close the notes come is judged on the whole standalone question, as for any other.
         scored = self.picker.candidates(standalone, vector, asked, units, self.gate.grounding)
+        judged = scored
+        if history and standalone != question and self.gate.grounding.content_tokens(question):
+            scored = self.picker.candidates(question, vector, asked, units, self.gate.grounding)
+        # A follow-up about a project the conversation named is answered from that project's notes first
+        # (the first ``scoped`` results).
+        scored = sorted(scored, key=lambda candidate: candidate.unit_rank >= scoped)
         own_line = set(asked.kinds) & {FactKind.CONTACT, FactKind.DATE, FactKind.YEAR, FactKind.PLACE}
         direct = {
             candidate.key
@@ -188,8 +220,9 @@ class Answerer:
         ]
         about = scored[0].passage if scored else None  # what the question is about, said before or not
         if more:
-            return candidates, about, closest(candidates)
-        return candidates or scored[:1], about, closest(scored)
+            unsaid = {candidate.key for candidate in candidates}
+            return candidates, about, closest([candidate for candidate in judged if candidate.key in unsaid])
+        return candidates or scored[:1], about, closest(judged)
 
     def _drafted(
         self,

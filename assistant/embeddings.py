@@ -96,15 +96,17 @@ class LazyEmbeddings(Embeddings):
         return vectors, span_vectors
 
 
-def vocabulary(embeddings: Embeddings) -> frozenset[str]:
-    """The whole words the embedder's tokenizer knows (empty for an embedder without one).
+def vocabulary(embeddings: Embeddings) -> dict[str, int]:
+    """The whole words the embedder's tokenizer knows, each with its rank (empty for an embedder without one).
 
-    It tells a real word the notes never use ("allowance") from shorthand ("any1", "smth", "ppl").
+    It tells a real word the notes never use ("allowance") from shorthand ("any1", "smth", "ppl"); the
+    WordPiece vocabulary lists words most frequent first, so the rank says how everyday a word is.
     """
     if not isinstance(embeddings, LazyEmbeddings):
-        return frozenset()
+        return {}
     model: Any = embeddings._loaded()._client  # type: ignore[attr-defined]
-    return frozenset(word for word in model.tokenizer.get_vocab() if word.isalpha())
+    whole = sorted((rank, word) for word, rank in model.tokenizer.get_vocab().items() if word.isalpha())
+    return {word: position for position, (_, word) in enumerate(whole)}
 
 
 @runtime_checkable

@@ -71,13 +71,15 @@ class ProjectFinder:
         for candidate in candidates:
             meta = candidate.passage.metadata
             name = (meta.organisation or meta.project or "").lower()
-            if (not name and not general) or (name, meta.event) in seen:
+            if not name and not general:
+                continue
+            # General notes (a discussion, an overview) give one point per section of them.
+            key = (name or f"{meta.section or ''}\x00{meta.unit_id}", meta.event)
+            if key in seen:
                 continue
             sentences = self.picker.standing(candidate, by_key)
             if not sentences or candidate.similarity < self.settings.finder_min_similarity:
                 continue
-            if not name:  # general notes (a discussion, an overview): one point per section of them
-                name = f"{meta.section or ''}\x00{meta.unit_id}"
-            seen.add((name, meta.event))
+            seen.add(key)
             best.append(Standing(sentences, by_unit[meta.unit_id]))
         return best

@@ -8,15 +8,29 @@ from assistant.gate import Gate
 from assistant.generation import ModelText
 from assistant.grounding import strip_citations, subject_of
 from assistant.prompts import Prompts
+from assistant.questions import framing_removed
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
-from assistant.text import tokenize
+from assistant.text import CITATION, tokenize
 
 PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|there|else)\b", re.IGNORECASE)
 # A name in an answer: capitalised words, possibly joined by "of", "and", "for" ("Plan 21-24", "Bright Spots").
 _NAME_IN_ANSWER = re.compile(r"\b[A-Z][\w'’#-]*(?:\s+(?:of\s+|and\s+|for\s+)?[A-Z0-9][\w'’#-]*)*")
 # An acronym the previous answer used ("CARM", "SPRAG"): a follow-up may ask what it stands for.
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,7}\b")
+# "The second one", "the latter", "the other project": one of the projects the previous answer named.
+_ORDINAL = re.compile(
+    r"\bthe (first|second|third|fourth|former|latter|last|other)\b(?!\s+(?:time|day|week|year|month|event)s?\b)",
+    re.IGNORECASE,
+)
+# A question naming something of its own: a capitalised word after its first, or an acronym.
+_OWN_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b(?!I\b)[A-Z][\w'’-]*")
+# What ``carry_entities`` appended: "(Midlothian Council; CP)".
+_CARRIED = re.compile(r"\(([^()]*)\)\s*$")
+_SHORT_FOLLOW_UP_WORDS = 8
+_POSSESSIVE = re.compile(r"['’]s?$")
+# A carried name mentioned in more passages than this (an event's name) says too little to read them first.
+_MOST_MENTIONS = 12
 _REWRITE_TOKENS = 60
 _TURNS_SHOWN = 4
 _TURN_CHARACTERS = 400
@@ -62,37 +76,81 @@ class FollowUps:
     def carry_entities(self, question: str, history: Sequence[dict[str, str]]) -> str:
         """A question that leans on the conversation ('can I contact them?') takes its subject from it.
 
-        The subject is what the previous answer was about: the organisations, projects and events it
-        named and the acronyms it used; failing those, the last question's subject. A short question
-        without a pronoun ('and the funding?') leans on it too, unless it names something the notes
-        never mention ('capital of France?'): that is a new topic, not a follow-up.
+        The subject is what the last answer that named something was about: the organisations, projects and
+        events it named and the acronyms it used; failing those, the last question's subject. "The second
+        one" or "the other project" takes that one of the projects the answer named. A short question
+        without a pronoun ('contact details?') leans on it too, unless it names something of its own or
+        uses a word that is neither the notes' nor everyday English ('recipe for cranachan?').
         """
         previous = [turn["content"] for turn in history if turn.get("role") == "user"]
         answers = [turn["content"] for turn in history if turn.get("role") == "assistant"]
-        if not previous and not answers:
+        if not (previous or answers) or not self.leans_on_history(question):
             return question
-        short_follow_up = len(question.split()) <= 8 and self.gate.grounding.uses_only_known_words(question)
-        if not (PRONOUN.search(question) or short_follow_up):
-            return question
-        named = self.named_in(answers[-1])[: self.settings.follow_up_names] if answers else []
+        answer = next((answer for answer in reversed(answers) if self.named_groups(answer)), "")
+        items = _cited_items(answer)
+        chosen = _ordinal(question, len(items))
+        groups = self.named_groups(items[chosen] if chosen is not None else answer)
+        named = [name for group in groups for name in group][: self.settings.follow_up_names]
         subject = "; ".join(named) if named else subject_of(previous[-1]) if previous else ""
         return f"{question} ({subject})" if subject else question
 
+    def leans_on_history(self, question: str) -> bool:
+        """A pronoun or "the second one", or a short question that names nothing of its own."""
+        if PRONOUN.search(question) or _ORDINAL.search(question):
+            return True
+        grounding = self.gate.grounding
+        return (
+            len(question.split()) <= _SHORT_FOLLOW_UP_WORDS
+            and not _OWN_NAME.search(question.strip())
+            and not grounding.unknown_names(question)
+            and not any(grounding.unfamiliar(token) for token in tokenize(framing_removed(question)))
+        )
+
+    def scope(self, standalone: str) -> set[str] | None:
+        """The passages about what a standalone follow-up carries from the conversation ("What did they find?
+        (Passion4Fusion)"), to be read first: the notes of the first carried organisation or project, else
+        the few passages that mention the first carried name ("Bright Spots"); None when there are none."""
+        carried = _CARRIED.search(standalone)
+        if carried is None:
+            return None
+        for name in carried.group(1).split("; "):
+            folded = _folded(name)
+            about = {
+                passage.chunk_id for passage in self.retriever.passages
+                if folded in (_folded(passage.metadata.organisation), _folded(passage.metadata.project))
+            }  # fmt: skip
+            if not about:
+                about = {passage.chunk_id for passage in self.retriever.passages if folded in _folded(passage.text)}
+            if 0 < len(about) <= _MOST_MENTIONS:
+                return about
+        return None
+
     def named_in(self, answer: str) -> list[str]:
         """The organisations, projects and events of the notes that an answer names, and its acronyms."""
+        return [name for group in self.named_groups(answer) for name in group]
+
+    def named_groups(self, answer: str) -> list[list[str]]:
+        """What an answer names, in its order, one group per project: an organisation and its project
+        ("Midlothian Council", "Systemic Family Practice") are one; an event or another name stands alone."""
         text, _ = strip_citations(answer)
+        folded = text.replace("’", "'")
         names: dict[str, int] = {}
+        units: dict[str, set[str]] = {}
         for passage in self.retriever.passages:
             meta = passage.metadata
             for name in (meta.organisation, meta.project, meta.event):
-                if name and len(name) > 3 and name not in names:
-                    position = text.replace("’", "'").find(name.replace("’", "'"))
-                    if position >= 0:
+                if name and len(name) > 3:
+                    if name not in names:
+                        position = folded.find(name.replace("’", "'"))
+                        if position < 0:
+                            continue
                         names[name] = position
+                    if name != meta.event:
+                        units.setdefault(name, set()).add(meta.unit_id)
         idf = self.retriever.idf()
         # Other names the answer gives that the notes use ("Bright Spots", "Plan 21-24"), and its acronyms.
         for match in [*_NAME_IN_ANSWER.finditer(text), *_ACRONYM.finditer(text)]:
-            name = match.group()
+            name = _POSSESSIVE.sub("", match.group())
             words = tokenize(name)
             sentence_start = match.start() == 0 or text[: match.start()].rstrip().endswith((".", "!", "?", ":"))
             known = (len(name.split()) > 1 or name.isupper()) and bool(words) and all(word in idf for word in words)
@@ -100,4 +158,41 @@ class FollowUps:
                 names[name] = match.start()
         ordered = sorted(names, key=lambda name: names[name])
         # A name inside a longer one ("Promise" in "Promise Learning Collaborative") adds nothing.
-        return [name for name in ordered if not any(name != other and name in other for other in ordered)][:4]
+        kept = [name for name in ordered if not any(name != other and name in other for other in ordered)][:4]
+        groups: list[list[str]] = []
+        for name in kept:
+            group = next((g for g in groups if units.get(name, set()) & units.get(g[0], set())), None)
+            if group is None:
+                groups.append([name])
+            else:
+                group.append(name)
+        return groups
+
+
+def _folded(text: str | None) -> str:
+    return (text or "").lower().replace("’", "'")
+
+
+def _cited_items(answer: str) -> list[str]:
+    """The points of an answer, as its citations divide them: the text up to each marker, consecutive
+    stretches citing the same passage taken together ("A did this [1], and B that [2]" is two points)."""
+    items: list[tuple[str, str]] = []
+    start = 0
+    for marker in CITATION.finditer(answer):
+        text = answer[start : marker.start()].strip(" .,;")
+        start = marker.end()
+        if items and items[-1][0] == marker.group(1):
+            items[-1] = (marker.group(1), f"{items[-1][1]} {text}")
+        elif text:
+            items.append((marker.group(1), text))
+    return [text for _, text in items]
+
+
+def _ordinal(question: str, count: int) -> int | None:
+    """Which of ``count`` points "the second one", "the latter" or "the other project" points to."""
+    match = _ORDINAL.search(question)
+    if match is None or count < 2:
+        return None
+    word = match.group(1).lower()
+    position = {"first": 0, "former": 0, "second": 1, "third": 2, "fourth": 3}.get(word, count - 1)
+    return min(position, count - 1)

@@ -4,6 +4,7 @@ from assistant.embeddings import vocabulary
 from assistant.grounding import Grounding
 from assistant.models import SearchResult
 from assistant.picking import Candidate
+from assistant.questions import asked_part
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 
@@ -29,14 +30,35 @@ class Gate:
             self._grounding = (self.retriever.generation, checks)
         return self._grounding[1]
 
-    def covered(self, question: str, standalone: str, results: list[SearchResult], similarity: float | None) -> bool:
-        """The notes cover the question: it names nothing they never mention, and a passage covers its
-        content words or a sentence is close to it in meaning."""
-        if not results or self.grounding.unknown_names(question):
-            return False
+    def relevance(
+        self, question: str, standalone: str, results: list[SearchResult], similarity: float | None
+    ) -> float | None:
+        """How well the notes cover the question, or None if they do not: it names nothing they never
+        mention, and a passage covers its content words or a sentence is close to it in meaning."""
+        if not results or self.grounding.unknown_names(asked_part(question)):
+            return None
         close = similarity is not None and similarity >= self.settings.sentence_similarity_threshold
         relevance = self.grounding.relevance(standalone, results, similarity)
-        return relevance >= self.settings.relevance_threshold or (close and relevance >= self.settings.relevance_floor)
+        # A long description of a situation holds few of the words the notes use for it: its meaning decides.
+        described = len(question.split()) >= self.settings.description_words
+        if relevance >= self.settings.relevance_threshold or (
+            close and (described or relevance >= self.settings.relevance_floor)
+        ):
+            return relevance
+        return None
+
+    def covered(self, question: str, standalone: str, results: list[SearchResult], similarity: float | None) -> bool:
+        return self.relevance(question, standalone, results, similarity) is not None
+
+    def clearly_about(self, question: str, results: list[SearchResult], relevance: float) -> bool:
+        """The notes are clearly about the question's subject: enough to say that a single fact asked for
+        (a figure, a date, a name) is missing from them, rather than that they are about something else.
+        They are when they match it well, or when their best passages use every name it gives ("How much
+        did the Kinship Learning Forum cost?")."""
+        if relevance >= self.settings.near_miss_relevance:
+            return True
+        best = [result.passage for result in results[: self.settings.answer_passages]]
+        return self.grounding.uses_names_given(question, best)
 
 
 def closest(candidates: list[Candidate]) -> float | None:

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from assistant.models import MONTH_NAMES, Passage, SearchResult, spelled_date
-from assistant.questions import framing_removed
-from assistant.text import cited_numbers, sentences_of, tokenize, without_citations
+from assistant.questions import asked_part, framing_removed
+from assistant.text import NUMBER_WORDS, cited_numbers, sentences_of, stem, tokenize, without_citations
 
 # Months and weekdays are dates, never unknown names.
 _CALENDAR = frozenset(
@@ -16,6 +16,7 @@ _CALENDAR = frozenset(
 # Endings that make another form of one word ("Africa" and "African", "Fife" and "Fifes").
 _WORD_FORMS = ("s", "es", "n", "an", "ans", "ian", "ians", "ns")
 _NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:[.,]\d+)*%?(?![A-Za-z])")  # "any1" and "1st" hold no figure
+_NUMBER_WORD = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z’'-]{2,}(?:\s+[A-Z][a-zA-Z’'-]{2,})*")
 # A name in a question: capitalised words (or an acronym) not opening a sentence, "I" aside.
 _QUESTION_NAME = re.compile(r"(?<![.!?]\s)(?<!^)(?<!\S)(?!I\b)[A-Z][\w’'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w’'-]*)*")
@@ -35,6 +36,10 @@ _REQUEST = re.compile(
 )
 _TELL_ME = re.compile(r"^\s*(?:please\s+)?(?:tell me|what (?:do )?the notes say)\s+about\s+", re.IGNORECASE)
 NOT_COVERED = "The notes don't cover this."
+# A word the notes never use weighs in proportion to its rank among the embedder's words (most frequent
+# first) up to this rank, and at least this share of the rarest word's weight.
+_EVERYDAY_RANKS = 8000
+_EVERYDAY_FLOOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,9 @@ def evidence(passage: Passage) -> str:
 
 
 def _numbers(text: str) -> set[str]:
-    return {n.rstrip("%").replace(",", "") for n in _NUMBER.findall(text)}
+    """The figures of a text, a number written as a word among them ("the two-house tool" holds 2)."""
+    spelled = {NUMBER_WORDS[word.lower()] for word in _NUMBER_WORD.findall(text)}
+    return {n.rstrip("%").replace(",", "") for n in _NUMBER.findall(text)} | spelled
 
 
 def _names(text: str) -> set[str]:
@@ -91,18 +98,29 @@ class Grounding:
         idf: Mapping[str, float],
         relevance_threshold: float,
         support_threshold: float,
-        vocabulary: frozenset[str] = frozenset(),
+        vocabulary: Mapping[str, int] = {},
     ) -> None:
         self._idf = idf
         self._unknown_weight = max(idf.values(), default=1.0)
         self.relevance_threshold = relevance_threshold
         self.support_threshold = support_threshold
-        # Real words (the embedder's tokenizer knows them whole); other unknown tokens are shorthand or typos.
-        self._vocabulary = vocabulary
+        # Real words (the embedder's tokenizer knows them whole), by their stems as questions are tokenized,
+        # with the rank of their most frequent form; other unknown tokens are shorthand or typos.
+        self._word_ranks: dict[str, int] = {}
+        for word, rank in vocabulary.items():
+            for form in (word, stem(word)):
+                self._word_ranks[form] = min(rank, self._word_ranks.get(form, rank))
 
     def _is_noise(self, token: str) -> bool:
         """Shorthand or a typo ("any1", "smth", "ppl"): it says nothing about the subject either way."""
-        return token not in self._idf and (len(token) < 2 or (bool(self._vocabulary) and token not in self._vocabulary))
+        return token not in self._idf and (len(token) < 2 or (bool(self._word_ranks) and token not in self._word_ranks))
+
+    def unfamiliar(self, token: str) -> bool:
+        """Neither a word of the notes nor an everyday English word ("cranachan", "ofsted")."""
+        if token in self._idf or not self._word_ranks:
+            return False
+        rank = self._word_ranks.get(token)
+        return rank is None or rank >= _EVERYDAY_RANKS
 
     def content_tokens(self, question: str) -> list[str]:
         """The words a question is about: its framing ("I'm a ... has anyone") and shorthand removed."""
@@ -132,12 +150,26 @@ class Grounding:
                 unknown.append(match.group())
         return unknown
 
+    @staticmethod
+    def uses_names_given(question: str, passages: Sequence[Passage]) -> bool:
+        """The question gives names of two words or more ("Kinship Learning Forum"), and the passages use
+        every one of them as such."""
+        text = " ".join(evidence(passage) for passage in passages).lower().replace("’", "'")
+        names = [m.group() for m in _QUESTION_NAME.finditer(question.strip()) if len(m.group().split()) >= 2]
+        return bool(names) and all(name.lower().replace("’", "'") in text for name in names)
+
     def uses_only_known_words(self, text: str) -> bool:
         """Every content word of ``text`` occurs somewhere in the notes."""
         return all(token in self._idf for token in tokenize(text))
 
     def _weight(self, token: str) -> float:
-        return max(self._idf.get(token, self._unknown_weight), 0.05)
+        """A word's idf; a word the notes never use weighs as much as their rarest, less if it is an everyday
+        word ("kids", "stuff"): its absence says less about the subject."""
+        if token in self._idf:
+            return max(self._idf[token], 0.05)
+        rank = self._word_ranks.get(token)
+        share = 1.0 if rank is None else min(1.0, max(_EVERYDAY_FLOOR, rank / _EVERYDAY_RANKS))
+        return max(self._unknown_weight * share, 0.05)
 
     def coverage(self, question: str, text: str) -> float:
         """Share of the question's (idf-weighted) words that ``text`` contains."""
@@ -213,8 +245,9 @@ class Grounding:
         self, question: str, sentences: Sequence[SupportedSentence], passages: Sequence[Passage]
     ) -> bool:
         """Something is kept, and the question's own numbers (a year, a figure) are in the cited passages:
-        a question about 2023 is not answered by notes of 2024."""
+        a question about 2023 is not answered by notes of 2024. Figures in what the asker says of
+        themselves ("we work with 16 to 25 year olds") are their situation, not what they ask about."""
         if not sentences:
             return False
         cited_text = " ".join(evidence(passages[n - 1]) for s in sentences for n in s.passages)
-        return _numbers(question) <= _numbers(cited_text)
+        return _numbers(asked_part(question)) <= _numbers(cited_text)

@@ -18,6 +18,8 @@ from assistant.text import tokenize
 
 # A sentence that leans on the one before it ("This found that ...") is quoted with it.
 _LEANS_BACK = re.compile(r"^(this|these|that|those|it|its|they|their|he|she|such|there)\b", re.IGNORECASE)
+# Sections of notes that hold what a project found ("Key Insight: 65% of surveyed families ...").
+_FINDINGS = re.compile(r"\b(key (insights?|learning|findings?)|findings|results|impact|outcomes|evaluation)\b", re.I)
 # A national plan's aims ("... will be supported") are not what a project did or found.
 _AIM = re.compile(r"\b(will|must|should)\s+(?:not\s+)?[a-z]+", re.IGNORECASE)
 
@@ -113,12 +115,20 @@ class SentencePicker:
         aim_penalty = 0.0 if _AIM.search(question) or timed else self.settings.pick_aim_penalty
         scored: list[Candidate] = []
         for unit in units:
+            heading = ""  # the heading a sentence sits under ("Challenges", "Key Insight") says what it is
             for order, (quote, passage, sentence_vector) in enumerate(unit.quotes):
-                if len(tokenize(quote.text)) < 2 or is_heading(quote.text):
-                    continue  # a heading or a fragment says nothing on its own
+                if is_heading(quote.text):
+                    heading = quote.text
+                    continue  # a heading says nothing on its own
+                if len(tokenize(quote.text)) < 2:
+                    continue  # nor does a fragment
                 similarity = float(sentence_vector @ query) if sentence_vector.size else 0.0
-                coverage = grounding.coverage(subject, f"{passage.metadata.context} {quote.text}")
-                stated = asked.kind is not FactKind.GENERAL and asked.stated_by(quote.text, noun_words)
+                context = f"{passage.metadata.context} {passage.metadata.section or ''} {heading}"
+                coverage = grounding.coverage(subject, f"{context} {quote.text}")
+                stated = asked.kind is not FactKind.GENERAL and (
+                    asked.stated_by(quote.text, noun_words)
+                    or (FactKind.FINDING in asked.kinds and bool(_FINDINGS.search(context)))
+                )
                 score = (
                     self.settings.pick_meaning_weight * similarity
                     + (1 - self.settings.pick_meaning_weight) * coverage
@@ -181,11 +191,19 @@ class SentencePicker:
                 picked.append(after)
 
         add(best)
-        # The sentence after the best one often carries the fact it leads up to.
-        successor = by_key.get((best.passage.metadata.unit_id, best.order + 1))
-        if successor and successor.score >= best.score * self.settings.pick_successor_share:
-            add(successor)
+        # The sentence after the best one often carries the fact it leads up to ("The Trust funded research.
+        # This found that ..."): it is taken when it scores near the best, or states what the best does not.
         noun_words = frozenset(tokenize(asked.noun))
+        successor = by_key.get((best.passage.metadata.unit_id, best.order + 1))
+        if successor and (
+            successor.score >= best.score * self.settings.pick_successor_share
+            or (
+                asked.kind is not FactKind.GENERAL
+                and asked.stated_by(successor.quote.text, noun_words)
+                and not asked.stated_by(best.quote.text, noun_words)
+            )
+        ):
+            add(successor)
         for kind in asked.kinds:
             if kind in SINGLE_FACTS and not any(states(kind, c.quote.text, noun_words, asked.question) for c in picked):
                 # A year not given, the date is the nearest thing the notes say ("Tuesday 25 January").

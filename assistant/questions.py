@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from assistant.text import EMAIL
+from assistant.text import EMAIL, split_sentences
 
 
 class FactKind(Enum):
@@ -23,6 +23,7 @@ class FactKind(Enum):
     PLACE = "place"
     PERSON_OR_ORGANISATION = "name"
     CONTACT = "contact"
+    EXPANSION = "full name"
     FINDING = "finding"
     LIST = "list"
     GENERAL = "general"
@@ -42,6 +43,7 @@ SINGLE_FACTS = frozenset(
         FactKind.PLACE,
         FactKind.PERSON_OR_ORGANISATION,
         FactKind.CONTACT,
+        FactKind.EXPANSION,
     }
 )
 
@@ -51,11 +53,16 @@ _KIND_PATTERNS: tuple[tuple[FactKind, re.Pattern[str]], ...] = (
     (
         FactKind.CONTACT,
         re.compile(
-            r"\b(contact (details|person|for|them|him|her|info)|(is there|who is|who's|whos|any) (a |the )?contact|"
-            r"(can|could|should|do) (i|we) contact|how (do|can|could|would) (i|we) (contact|reach)|e-?mail|"
+            r"\b(contacts? (details|person|people|for|them|him|her|info)|"
+            r"(is there|who is|who's|whos|any) (a |the )?contact|(can|could|should|do) (i|we) contact|"
+            r"how (do|can|could|would) (i|we) (contact|reach)|e-?mail|"
             r"get in touch|reach (them|him|her)|phone number|who should i (ask|call|contact))",
             _I,
         ),
+    ),
+    (
+        FactKind.EXPANSION,
+        re.compile(r"\b(stands?|stood) for\b|\bshort for\b|\b(acronym|abbreviation|initials)s?\b|\bfull name\b", _I),
     ),
     (FactKind.WEEKDAY, re.compile(r"\b(what|which) day of the week\b", _I)),
     (FactKind.TIME, re.compile(r"\b(what time|which time|at what time)\b", _I)),
@@ -85,7 +92,8 @@ _KIND_PATTERNS: tuple[tuple[FactKind, re.Pattern[str]], ...] = (
         FactKind.PLACE,
         re.compile(
             r"\b(where\b(?! (do|does|did|would|should|could|can) (i|we|you|they|a team|teams?) (start|begin))|"
-            r"(in )?(which|what) (town|city|venue|place|area|region|council area|local authority|country|building))",
+            r"(in )?(which|what) (town|city|venue|place|area|region|council area|local authority|country|building)|"
+            r"\baddress\b(?! (the|this|that|these|those|it|them|their|our|issues?|needs?|challenges?)\b))",
             _I,
         ),
     ),
@@ -156,7 +164,8 @@ _FIRST_PERSON = re.compile(
     r"kind|sort|"
     r"has|have|had|got|get|getting|been|doing|done|does|did|could|would|should|can|may|might|must|"
     r"is|are|was|were|there|any|whats|what's|hows|how's|whos|who's|"
-    r"contact|email|e-mail|touch|name|date|year|month|week|day|time|"
+    r"contact|contacts|email|e-mail|touch|name|date|year|month|week|day|time|"
+    r"stand|stands|acronym|acronyms|abbreviation|abbreviations|initials|short|full|mean|means|"
     # What the asker wants done about the problem ("has anyone fixed that?"), not what it is about.
     r"fix|fixed|fixing|solve|solved|solving|tackle|tackled|tackling|crack|cracked|sort|sorted)\b",
     _I,
@@ -221,11 +230,37 @@ def states(kind: FactKind, text: str, noun_words: frozenset[str] = frozenset(), 
         return _new_name(text, question)
     if kind is FactKind.CONTACT:
         return bool(EMAIL.search(text) or _PHONE.search(text))
+    if kind is FactKind.EXPANSION:
+        return any(_expands(acronym, text) for acronym in _ACRONYM.findall(question))
     if kind is FactKind.FINDING:
         return bool(_FINDING.search(text))
     if kind is FactKind.LIST:
         return bool(_LIST_SHAPE.search(text))
     return True
+
+
+_ACRONYM = re.compile(r"\b[A-Z][A-Z&]{1,7}s?\b")
+_JOINING_WORDS = frozenset({"of", "and", "the", "for", "in", "on", "to", "&", "at"})
+
+
+def _expands(acronym: str, text: str) -> bool:
+    """``text`` spells the acronym out: capitalised words whose initials make it ("Centre for Youth and
+    Criminal Justice" for CYCJ), joining words ("for", "and") aside."""
+    letters = acronym.rstrip("s").replace("&", "").lower()
+    words = re.findall(r"[A-Za-z][\w'’-]*", text)
+    for start, word in enumerate(words):
+        if word[0].lower() != letters[0] or not word[0].isupper():
+            continue
+        initials = ""
+        for following in words[start:]:
+            if following.lower() in _JOINING_WORDS and initials:
+                continue
+            if not following[0].isupper() or len(initials) == len(letters):
+                break
+            initials += following[0].lower()
+        if initials == letters:
+            return True
+    return False
 
 
 def _counts(text: str, noun_words: frozenset[str]) -> bool:
@@ -253,6 +288,22 @@ def _related(word: str, other: str) -> bool:
             break
         shared += 1
     return word == other or shared >= max(5, min(len(word), len(other)) - 2) or (shared >= 4 and shared == len(other))
+
+
+# A statement about the asker ("I'm a depute head in Fife ...", "We run a programme for 16 to 25 year olds."):
+# its places and figures are the asker's situation, not what the notes must name.
+_ABOUT_ASKER = re.compile(
+    r"^\W*(i|i'm|im|i've|ive|i'd|we|we're|we've|our|my)\b(?!.*\b(has|have|does|do|is|are) (anyone|anybody|someone)\b)",
+    _I,
+)
+
+
+def asked_part(question: str) -> str:
+    """The question without its statements about the asker: the sentences that ask, and any that do not
+    start with "I", "we", "our" or "my"; the whole question when every sentence does."""
+    sentences = split_sentences(" ".join(question.split()))
+    kept = [s for s in sentences if s.rstrip().endswith("?") or not _ABOUT_ASKER.match(s)]
+    return " ".join(kept) or question
 
 
 # The words that ask for a kind of fact are not what the question is about.

@@ -112,8 +112,10 @@ class HybridRetriever:
         k: int | None = None,
         filters: SearchFilters | None = None,
         vector: list[float] | None = None,
+        among: set[str] | None = None,
     ) -> list[SearchResult]:
-        """The top k distinct passages; ``vector`` is the query's embedding when the caller already has it."""
+        """The top k distinct passages; ``vector`` is the query's embedding when the caller already has it;
+        ``among``: only these chunks."""
         query = validate_query(query, self._settings)
         k = k or self._settings.top_k
         filters = filters or SearchFilters()
@@ -121,6 +123,9 @@ class HybridRetriever:
         if not index.passages:
             return []
         allowed = self._allowed(index, filters)
+        if among is not None:
+            chosen = {index.by_id[chunk_id] for chunk_id in among if chunk_id in index.by_id}
+            allowed = chosen if allowed is None else allowed & chosen
         dense = self._dense(index, vector or self.store.embeddings.embed_query(query), filters, allowed)
         sparse = index.bm25_ranking(tokenize(query), allowed, self._settings.candidates)
         fused: dict[int, float] = {}
@@ -220,7 +225,8 @@ class _Index:
         for position in sorted(range(len(passages)), key=lambda p: passages[p].metadata.part):
             self.by_unit.setdefault(passages[position].metadata.unit_id, []).append(position)
         self._body_words: dict[int, set[str]] = {}
-        corpus = [tokenize(passage.text) for passage in passages]
+        # The contact the notes give is searchable with the text: "the SCCR person at Cyrenians" is named there.
+        corpus = [tokenize(f"{passage.text} {passage.metadata.contact or ''}") for passage in passages]
         self.idf: dict[str, float] = dict(BM25Okapi(corpus, k1=k1, b=b, epsilon=epsilon).idf) if corpus else {}
         self.columns = {word: column for column, word in enumerate(self.idf)}
         rows: list[int] = []

@@ -107,6 +107,13 @@ class Settings(BaseSettings):
     # ... as long as relevance is at least this: a single close sentence sharing one word with a question
     # whose other words the notes never use is chance (on the realistic set 0.33 refuses an answerable question).
     relevance_floor: float = Field(default=0.30, ge=0, le=1)
+    # ... or however low, for a description of this many words or more ("I'm a youth worker and we're seeing
+    # ..."): it covers few of its own words, and on every set the off-corpus questions this close are shorter.
+    description_words: int = Field(default=25, ge=1)
+    # A question asking for one fact (a figure, a date, a name) that the notes do not state is answered with
+    # what they do say and a sentence that the fact is missing only at this relevance or above; below it,
+    # the question is taken to be about something else ("the current minister for children").
+    near_miss_relevance: float = Field(default=0.45, ge=0, le=1)
     # A sentence is supported by a passage holding this share of its (idf-weighted) content words,
     # and every number and name in it.
     support_threshold: float = Field(default=0.6, ge=0, le=1)
@@ -140,6 +147,8 @@ class Settings(BaseSettings):
     # A follow-up ("can I contact them?") takes this many names from the previous answer, first named first:
     # more names pull retrieval towards every project the answer mentioned in passing.
     follow_up_names: int = Field(default=2, ge=1)
+    # A follow-up about a project the conversation named reads this many of its passages first.
+    follow_up_passages: int = Field(default=2, ge=1)
     briefing_points: int = Field(default=6, ge=3)
 
     # The web app. Serving beyond this machine (any host but loopback) requires auth.

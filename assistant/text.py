@@ -27,7 +27,7 @@ _AMERICAN_IZ = re.compile(r"(?<=[a-z]{3})iz(?=(?:e|es|ed|ing|ation|ations|er|ers
 _PROGRAMME = re.compile(r"(?<=gram)me(?=s?$)")
 # Small numbers are written both ways ("the two-house tool", "the 2 house tool"); "one" is left alone, as
 # it is far more often a pronoun ("no one", "one of").
-_NUMBER_WORDS = {
+NUMBER_WORDS = {
     word: str(number)
     for number, word in enumerate("two three four five six seven eight nine ten eleven twelve".split(), start=2)
 }
@@ -39,7 +39,7 @@ def stem(word: str) -> str:
     to meet, with 'organization' and 'organisation', 'program' and 'programme', '2' and 'two' one word too.
     Its stems stay real words where it can ('service', not 'servic'): grounding tells a real word the notes
     never use from shorthand by looking the stem up among the embedder's whole words."""
-    word = _NUMBER_WORDS.get(word, word)
+    word = NUMBER_WORDS.get(word, word)
     word = _PROGRAMME.sub("", _AMERICAN_IZ.sub("is", word))
     for suffix, replacement in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
