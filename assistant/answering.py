@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from langchain_core.language_models import BaseChatModel
 
 from assistant.errors import GeneratorFailed
+from assistant.finder import ProjectFinder
 from assistant.followups import FollowUps
 from assistant.gate import Gate, closest
 from assistant.generation import ModelText, passage_units
@@ -25,6 +26,8 @@ from assistant.retrieval import HybridRetriever, validate_query
 from assistant.settings import Settings
 from assistant.text import CITED_SENTENCE_END, tokenize, without_citations
 
+# Results read per project for a question asking who has done something, as the finder reads them.
+_FINDER_DEPTH_PER_PROJECT = 4
 _MORE = re.compile(r"\b(else|other|another|more|besides)\b", re.IGNORECASE)
 # A sentence about an event still to come: the notes' own date is not its date.
 _FUTURE = re.compile(r"\b(will be|next|upcoming|forthcoming|to be held|planned for)\b", re.IGNORECASE)
@@ -74,6 +77,7 @@ class Answerer:
         self.generator = self.model.name if self.model is not None else "extractive"
         self.followups = FollowUps(retriever, self.gate, settings, prompts, self.model)
         self.picker = SentencePicker(retriever, settings)
+        self.finder = ProjectFinder(retriever, settings, self.gate)
 
     # --- answering --------------------------------------------------------------------------
 
@@ -115,7 +119,7 @@ class Answerer:
         def from_notes() -> list[SupportedSentence]:
             """The extractive answer, verified; its passages are numbered after those already supplied."""
             return self.gate.grounding.verify(
-                self._composed_draft(asked, candidates, units, passages, about), passages, by_line=True
+                self._composed_draft(asked, candidates, units, passages, about, standalone), passages, by_line=True
             )
 
         citations: dict[int, int] = {}  # supplied passage number -> citation number shown
@@ -123,7 +127,11 @@ class Answerer:
         contact_first = asked.kind is FactKind.CONTACT
         # A single fact asked of notes not clearly about its subject is answered only if they state it:
         # the sentences wait until that is known.
-        doubtful = asked.kind in SINGLE_FACTS and not contact_first and not self.gate.clearly_about(standalone, results, relevance)
+        doubtful = (
+            asked.kind in SINGLE_FACTS
+            and not contact_first
+            and not self.gate.clearly_about(standalone, results, relevance)
+        )
         kept: list[SupportedSentence] = []
         drafted_by = ["extractive"]  # who wrote the kept sentences, as the answer will say
         for sentence in self._drafted(standalone, passages, drafted_by, from_notes, notices):
@@ -258,6 +266,7 @@ class Answerer:
         units: list,
         passages: list[Passage],
         about: Passage | None = None,
+        topic: str = "",
     ) -> str:
         """The extractive answer: the direct answer first, then supporting points, each naming its project.
 
@@ -270,6 +279,20 @@ class Answerer:
         # first sentence that is actually shown.
         checkable = [c for c in candidates if self.gate.grounding.verify(c.quote.text, [c.passage], by_line=True)]
         picked = self.picker.compose(checkable, asked)
+        if topic and self._seeks_projects(asked, topic):
+            # "Has anyone ...?" is answered as the finder answers it: the projects, the first with its best
+            # lines, the others with one each.
+            depth = self.settings.answer_projects * _FINDER_DEPTH_PER_PROJECT
+            standings = self.finder.standings(topic, depth, general=True)[: self.settings.answer_projects]
+            if standings:
+                first = standings[0]
+                more = [
+                    candidate
+                    for candidate in checkable
+                    if candidate.passage.metadata.unit_id == first.passage.metadata.unit_id
+                    and candidate.key not in {sentence.key for sentence in first.sentences}
+                ][: self.settings.pick_per_unit - len(first.sentences)]
+                picked = [*first.sentences, *more, *(s for standing in standings[1:] for s in standing.sentences)]
         lines: list[str] = []
 
         def number(passage: Passage) -> int:
@@ -295,7 +318,7 @@ class Answerer:
             event = units[0].quotes[0][1] if units and units[0].quotes else opening.passage
             held = _held(event)
             if held:
-                lines.append(f"{held} [{number(event)}]")
+                lines.append(f"{held} [{number(self._naming_place(event))}]")
         named: set[str] = set()
         for candidate in picked:
             who = candidate.passage.metadata.who
@@ -305,6 +328,21 @@ class Answerer:
             )
             named.add(who)
         return "\n".join(lines)
+
+    def _seeks_projects(self, asked: AskedFact, question: str) -> bool:
+        """The question asks who has done something: in so many words ("Has anyone ...?"), or as a long
+        description of a situation that asks for no particular fact."""
+        described = len(question.split()) >= self.settings.description_words
+        return asked.seeks_projects or (described and asked.kind in (FactKind.GENERAL, FactKind.FINDING, FactKind.LIST))
+
+    def _naming_place(self, passage: Passage) -> Passage:
+        """The passage of the same notes whose text names where the event was held (its description), for a
+        citation a reader can check; the passage itself when none does."""
+        place = (passage.metadata.place or "").lower()
+        if not place or place in passage.text.lower():
+            return passage
+        same_notes = (other for other in self.retriever.passages if other.metadata.source == passage.metadata.source)
+        return next((other for other in same_notes if place in other.text.lower()), passage)
 
     @staticmethod
     def _missing_fact(

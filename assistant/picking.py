@@ -219,10 +219,13 @@ class SentencePicker:
                 )
                 if stating and stating.score >= best.score * self.settings.pick_kind_share:
                     add(stating)
+        # Supporting points come from several projects, not one project's every line: for a question asking
+        # who has done something, one line from each.
+        per_unit = 1 if asked.seeks_projects else self.settings.pick_per_unit
         for candidate in candidates[1:]:
             if candidate.score < best.score * self.settings.pick_keep_share:
                 break
             unit_id = candidate.passage.metadata.unit_id
-            if sum(chosen.passage.metadata.unit_id == unit_id for chosen in picked) < self.settings.pick_per_unit:
-                add(candidate)  # supporting points come from several projects, not one project's every line
+            if sum(chosen.passage.metadata.unit_id == unit_id for chosen in picked) < per_unit:
+                add(candidate)
         return picked

@@ -172,6 +172,14 @@ _FIRST_PERSON = re.compile(
 )
 
 
+_SEEKS_PROJECTS = re.compile(
+    r"\b(has|have|is|are|was|were|did|does)\s+(anyone|anybody|someone|somebody|any\s+(projects?|organisations?|"
+    r"organizations?|councils?|charities|services|groups?|teams?|schools?|partnerships?))\b|"
+    r"\b(any|other)\s+(examples?|projects?|organisations?|organizations?)\b|\banyone\s+(doing|done|tried|working)\b",
+    _I,
+)
+
+
 @dataclass(frozen=True)
 class AskedFact:
     kinds: tuple[FactKind, ...]  # every kind asked for ("when and where ..."), the first one first
@@ -185,6 +193,12 @@ class AskedFact:
     def stated_by(self, text: str, noun_words: frozenset[str]) -> bool:
         """``text`` states a fact of one of the asked kinds."""
         return any(states(kind, text, noun_words, self.question) for kind in self.kinds)
+
+    @property
+    def seeks_projects(self) -> bool:
+        """The question asks who has done something ("Has anyone ...?", "Are there any projects ...?"): its
+        answer is several projects, one line each, more than one project's every line."""
+        return self.kind is FactKind.GENERAL and bool(_SEEKS_PROJECTS.search(self.question))
 
 
 def asked_fact(question: str) -> AskedFact:

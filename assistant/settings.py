@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     pick_kind_share: float = Field(default=0.6, ge=0, le=1)
     # The finder and briefings show a project only for a sentence at least this close to the challenge
     # (cosine): below it, cards were padding ("Structures that don't allow it.") on the realistic set.
+    # A chat question asking who has done something ("Has anyone ...?") is answered with this many projects.
+    answer_projects: int = Field(default=3, ge=1)
     finder_min_similarity: float = Field(default=0.35, ge=0, le=1)
     # Units (whole project blocks, tables, rows) of the top results whose sentences are candidates.
     pick_units: int = Field(default=3, ge=1)

@@ -84,9 +84,8 @@ def build_answerer(
 def assistant_for(answerer: "Answerer") -> Assistant:
     """The finder and the briefer beside an answerer, sharing its retriever, gate and generator."""
     from assistant.briefer import Briefer
-    from assistant.finder import ProjectFinder
 
-    finder = ProjectFinder(answerer.retriever, answerer.settings, answerer.gate)
+    finder = answerer.finder
     return Assistant(answerer, finder, Briefer(finder, answerer.prompts, answerer.settings, answerer.model))
 
 
