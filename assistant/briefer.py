@@ -2,17 +2,20 @@
 it. Points are the finder's standing sentences; a model may rewrite them, and every sentence is verified."""
 
 from assistant.errors import GeneratorFailed
-from assistant.finder import ProjectFinder
+from assistant.finder import ProjectFinder, Standing
 from assistant.generation import ModelText
 from assistant.grounding import render, subject_of
-from assistant.models import Briefing, Citation
+from assistant.models import Briefing, Citation, Passage
 from assistant.picking import attributed
 from assistant.prompts import Prompts
 from assistant.retrieval import validate_query
 from assistant.settings import Settings
+from assistant.text import plural
 
 # Results read for a briefing: more than the finder's, since general notes count as points too.
 _DEPTH = 18
+# A briefing naming a project, table or event is drawn from its notes when they are this many passages or fewer.
+_NAMED_MOST = 40
 
 
 class Briefer:
@@ -28,17 +31,36 @@ class Briefer:
     def generator(self) -> str:
         return self.model.name if self.model is not None else "extractive"
 
+    def _standings(self, subject: str) -> tuple[list[Standing], str | None]:
+        """The points, and the project, table or event they all come from if the briefing names one: one
+        point from each project on a topic; several from one when the briefing names it ("what the Families
+        Outside table said about change in a crisis")."""
+        for name in self.finder.retriever.names_in(subject):
+            about = self.finder.retriever.about(name, _NAMED_MOST)
+            if about:
+                points = self.finder.standings(
+                    subject, _DEPTH, general=True, among=about, each=self.settings.briefing_points
+                )
+                if points:
+                    return points, name
+        return self.finder.standings(subject, _DEPTH, general=True), None
+
     def brief(self, topic: str) -> Briefing:
-        """A headline and 3-6 cited key points from as many different projects as the notes support,
-        each point naming the project it comes from."""
+        """A headline and 3-6 cited key points from as many different projects as the notes support, each
+        point naming the project it comes from; or from the one project, table or event the topic names."""
         subject = subject_of(validate_query(topic, self.settings))
-        best = self.finder.standings(subject, _DEPTH, general=True)[: self.settings.briefing_points]
+        standings, named = self._standings(subject)
+        best = standings[: self.settings.briefing_points]
         if not best:
             return Briefing(topic, f"The notes don't cover {subject}", [], [], self.generator)
-        passages = [standing.passage for standing in best]
-        extractive = "\n".join(
-            f"{attributed(standing.passage, standing.text)} [{number}]" for number, standing in enumerate(best, start=1)
-        )
+        passages: list[Passage] = []
+        lines: list[str] = []
+        for standing in best:
+            if standing.passage not in passages:
+                passages.append(standing.passage)
+            text = standing.text if named else attributed(standing.passage, standing.text)
+            lines.append(f"{text} [{passages.index(standing.passage) + 1}]")
+        extractive = "\n".join(lines)
         draft, drafted_by, notice = extractive, "extractive", None
         if self.model is not None:
             messages = self.model.messages(self.prompts.briefing, subject, passages)
@@ -48,15 +70,19 @@ class Briefer:
             except GeneratorFailed as failure:
                 notice = str(failure)
         supported = self.finder.gate.grounding.verify(draft, passages, by_line=draft is extractive)
-        one_per_passage = list({sentence.passages[0]: sentence for sentence in reversed(supported)}.values())[::-1]
+        if draft is not extractive:  # a model's draft: one point per passage, however it repeats itself
+            supported = list({sentence.passages[0]: sentence for sentence in reversed(supported)}.values())[::-1]
         citations: dict[int, int] = {}
-        points = [render(sentence, citations) for sentence in one_per_passage]
-        scores = [standing.result.score for standing in best]
+        points = [render(sentence, citations) for sentence in supported]
+        scores = {standing.passage.chunk_id: standing.result.score for standing in reversed(best)}
+        shown = f"the notes of {named}" if named else f"what {plural(len(points), 'project')} in the notes show"
         return Briefing(
             topic=topic,
-            headline=f"{subject[:1].upper()}{subject[1:]}: what {len(points)} projects in the notes show",
+            headline=f"{subject[:1].upper()}{subject[1:]}: {shown}",
             points=points,
-            citations=[Citation(shown, passages[n - 1], scores[n - 1]) for n, shown in citations.items()],
+            citations=[
+                Citation(number, passages[n - 1], scores[passages[n - 1].chunk_id]) for n, number in citations.items()
+            ],
             generator=drafted_by,
             notice=notice,
         )

@@ -1,6 +1,7 @@
 """The project finder: for a challenge, the distinct organisations whose notes bear on it, each with the
 sentence that makes it relevant. It decides answer-or-refuse as chat answers do (``assistant.gate``)."""
 
+from collections import Counter
 from dataclasses import dataclass
 
 from assistant.gate import Gate, closest
@@ -53,21 +54,27 @@ class ProjectFinder:
             )  # fmt: skip
         return matches
 
-    def standings(self, topic: str, depth: int, general: bool = False) -> list[Standing]:
+    def standings(
+        self, topic: str, depth: int, general: bool = False, among: set[str] | None = None, each: int = 1
+    ) -> list[Standing]:
         """For each organisation among the top ``depth`` results, its sentence closest to the topic (with the
         one it leans on), best first; sentences stating a plan's aims, headings and fragments never stand for a
         project.
-        ``general``: notes that name no organisation (a discussion's points) count too, one per unit."""
+        ``general``: notes that name no organisation (a discussion's points) count too, one per unit.
+        ``among``: only these chunks; ``each``: this many sentences for each organisation (or unit)."""
         vector = self.retriever.embed(topic)
-        results = self.retriever.search(topic, k=depth, vector=vector)
+        results = self.retriever.search(topic, k=depth, vector=vector, among=among)
         units = self.picker.units(results, len(results))
-        candidates = self.picker.candidates(topic, vector, asked_fact(""), units, self.gate.grounding)
+        candidates = self.picker.candidates(
+            topic, vector, asked_fact(""), units, self.gate.grounding, self.settings.finder_rank_step
+        )
         if not self.gate.covered(topic, topic, results, closest(candidates)):
             return []
         by_unit = {result.passage.metadata.unit_id: result for result in results}
         by_key = {candidate.key: candidate for candidate in candidates}
         best: list[Standing] = []
-        seen: set[tuple[str, str]] = set()
+        seen: Counter[tuple[str, str]] = Counter()
+        taken: set[tuple[str, int]] = set()
         for candidate in candidates:
             meta = candidate.passage.metadata
             name = (meta.organisation or meta.project or "").lower()
@@ -75,11 +82,14 @@ class ProjectFinder:
                 continue
             # General notes (a discussion, an overview) give one point per section of them.
             key = (name or f"{meta.section or ''}\x00{meta.unit_id}", meta.event)
-            if key in seen:
+            if seen[key] >= each:
                 continue
             sentences = self.picker.standing(candidate, by_key)
             if not sentences or candidate.similarity < self.settings.finder_min_similarity:
                 continue
-            seen.add(key)
+            if any(sentence.key in taken for sentence in sentences):
+                continue  # a sentence already standing, with the one it leans on
+            seen[key] += 1
+            taken.update(sentence.key for sentence in sentences)
             best.append(Standing(sentences, by_unit[meta.unit_id]))
         return best

@@ -108,20 +108,13 @@ class FollowUps:
 
     def scope(self, standalone: str) -> set[str] | None:
         """The passages about what a standalone follow-up carries from the conversation ("What did they find?
-        (Passion4Fusion)"), to be read first: the notes of the first carried organisation or project, else
-        the few passages that mention the first carried name ("Bright Spots"); None when there are none."""
+        (Passion4Fusion)"), to be read first: those about the first carried name that has a few; else None."""
         carried = _CARRIED.search(standalone)
         if carried is None:
             return None
         for name in carried.group(1).split("; "):
-            folded = _folded(name)
-            about = {
-                passage.chunk_id for passage in self.retriever.passages
-                if folded in (_folded(passage.metadata.organisation), _folded(passage.metadata.project))
-            }  # fmt: skip
-            if not about:
-                about = {passage.chunk_id for passage in self.retriever.passages if folded in _folded(passage.text)}
-            if 0 < len(about) <= _MOST_MENTIONS:
+            about = self.retriever.about(name, _MOST_MENTIONS)
+            if about:
                 return about
         return None
 
@@ -167,10 +160,6 @@ class FollowUps:
             else:
                 group.append(name)
         return groups
-
-
-def _folded(text: str | None) -> str:
-    return (text or "").lower().replace("’", "'")
 
 
 def _cited_items(answer: str) -> list[str]:

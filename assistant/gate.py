@@ -37,15 +37,18 @@ class Gate:
         mention, and a passage covers its content words or a sentence is close to it in meaning."""
         if not results or self.grounding.unknown_names(asked_part(question)):
             return None
-        close = similarity is not None and similarity >= self.settings.sentence_similarity_threshold
         relevance = self.grounding.relevance(standalone, results, similarity)
+        if relevance >= self.settings.relevance_threshold:
+            return relevance
         # A long description of a situation holds few of the words the notes use for it: its meaning decides.
         described = len(question.split()) >= self.settings.description_words
-        if relevance >= self.settings.relevance_threshold or (
-            close and (described or relevance >= self.settings.relevance_floor)
-        ):
-            return relevance
-        return None
+        close = similarity is not None and similarity >= self.settings.sentence_similarity_threshold
+        # A question giving the names the best passages use ("When was the Kinship Learning Forum held?") is
+        # about them, whatever its other words.
+        named = relevance >= self.settings.relevance_floor and self.grounding.uses_names_given(
+            standalone, [result.passage for result in results[: self.settings.answer_passages]]
+        )
+        return relevance if (described and close) or named else None
 
     def covered(self, question: str, standalone: str, results: list[SearchResult], similarity: float | None) -> bool:
         return self.relevance(question, standalone, results, similarity) is not None

@@ -27,14 +27,31 @@ _DANGLING_END = re.compile(
     re.IGNORECASE,
 )
 # The framing of a request ("Prepare a short briefing, with sources, on ..."), not its subject.
+# The framing of a request ("Can you pull together a one-page note for councillors, with sources, on what the
+# notes say about ..."), not its subject.
 _REQUEST = re.compile(
-    r"^\s*(?:please\s+)?(?:(?:prepare|write|draft|produce|give|make|create)\s+(?:me\s+|us\s+)?)?"
-    r"(?:an?\s+)?(?:short\s+|brief\s+|quick\s+|one-page\s+)?"
-    r"(?:briefing|summary|overview|note|report|brief)?(?:\s*,?\s*with\s+(?:sources|citations|references)\s*,?)?"
-    r"\s*(?:on|about|of|regarding)\s+",
+    r"^\s*(?:please\s+|(?:can|could|would|will)\s+you\s+(?:please\s+)?|i\s+(?:need|want|would like|'d like)\s+)?"
+    r"(?P<verb>(?:prepare|write|draft|produce|give|make|create|do|pull together|put together|summari[sz]e|brief)\s+"
+    r"(?:me\s+|us\s+)?)?"
+    r"(?:an?\s+)?(?:(?:short|brief|quick|one-page|one page|1-page|two-page|written)\s+)*"
+    r"(?P<noun>briefing|summary|overview|note|report|brief|one-pager|paper|update)?"
+    r"(?:\s*,?\s*with\s+(?:sources|citations|references)\s*,?)?"
+    r"(?:\s+of\s+|(?:\s*\bfor\s+(?:(?:my|our|the|a|an|new)\s+)?[\w' -]{1,40}?)?"
+    r"\s*\b(?:on|about|regarding|covering|explaining|what)\s+)",
     re.IGNORECASE,
 )
-_TELL_ME = re.compile(r"^\s*(?:please\s+)?(?:tell me|what (?:do )?the notes say)\s+about\s+", re.IGNORECASE)
+_TELL_ME = re.compile(
+    r"^\s*(?:please\s+)?(?:tell me|what (?:do |did )?(?:the )?notes (?:say|said))\s+(?:about|on)\s+", re.IGNORECASE
+)
+# Who the briefing is for ("..., for a team meeting", "for my director") and how it is to be written ("with
+# sources please", "drawing on the notes"), at its end: not what it is about.
+_AUDIENCE = re.compile(
+    r"(?:,?\s+for\s+(?:my|our|the|a|an|new)\s+(?:[\w'-]+\s+){0,3}(?:director|manager|team|meeting|board|members|"
+    r"councillors|colleagues|group|forum|workshop|service|executive|committee|staff|partners|head|lead|chief)"
+    r"(?:\s+[\w'-]+){0,2}|,?\s+(?:with\s+(?:sources|citations|references)|(?:drawing|based)\s+on\s+the\s+notes)"
+    r"(?:\s+please)?)\s*[.?!]?\s*$",
+    re.IGNORECASE,
+)
 NOT_COVERED = "The notes don't cover this."
 # A word the notes never use weighs in proportion to its rank among the embedder's words (most frequent
 # first) up to this rank, and at least this share of the rarest word's weight.
@@ -66,7 +83,10 @@ def strip_citations(sentence: str) -> tuple[str, list[int]]:
 
 def subject_of(question: str) -> str:
     """The question without request framing, for relevance and retrieval."""
-    subject = _TELL_ME.sub("", _REQUEST.sub("", question, count=1), count=1)
+    request = _REQUEST.match(question.strip())
+    asked = question.strip()[request.end() :] if request and (request["verb"] or request["noun"]) else question
+    subject = _TELL_ME.sub("", asked.strip(), count=1)
+    subject = _AUDIENCE.sub("", subject.strip(" ,.?"), count=1)
     return re.sub(r"\s+", " ", subject).strip(" ,.?") or question
 
 

@@ -103,9 +103,17 @@ class SentencePicker:
         return units
 
     def candidates(
-        self, question: str, vector: list[float], asked: AskedFact, units: list[UnitSentences], grounding: Grounding
+        self,
+        question: str,
+        vector: list[float],
+        asked: AskedFact,
+        units: list[UnitSentences],
+        grounding: Grounding,
+        rank_step: float | None = None,
     ) -> list[Candidate]:
-        """Every sentence of the units, scored; best first."""
+        """Every sentence of the units, scored; best first. ``rank_step``: what each place lower in the search
+        results costs a sentence of that unit (the settings' ``pick_rank_step`` unless given)."""
+        step = self.settings.pick_rank_step if rank_step is None else rank_step
         query = np.asarray(vector, dtype=np.float32)
         subject = framing_removed(question) or question
         noun_words = frozenset(tokenize(asked.noun))
@@ -133,7 +141,7 @@ class SentencePicker:
                     self.settings.pick_meaning_weight * similarity
                     + (1 - self.settings.pick_meaning_weight) * coverage
                     + (self.settings.pick_kind_bonus if stated else 0.0)
-                    - self.settings.pick_rank_step * unit.rank
+                    - step * unit.rank
                     - (aim_penalty if _AIM.search(quote.text) else 0.0)
                     - (self.settings.pick_question_penalty if _asks(quote.text) or _index(quote.text) else 0.0)
                 )

@@ -77,7 +77,10 @@ _KIND_PATTERNS: tuple[tuple[FactKind, re.Pattern[str]], ...] = (
     ),
     (
         FactKind.AMOUNT,
-        re.compile(r"\bhow much (money|funding|did .* (cost|pay|award|give))|\b(cost|budget|price)\b", _I),
+        re.compile(
+            r"\bhow much (money|funding|did .* (cost|pay|award|give))|\b(cost|budget|price|allowance|salary|fee)s?\b",
+            _I,
+        ),
     ),
     (
         FactKind.SHARE,

@@ -54,6 +54,28 @@ class HybridRetriever:
     def passages(self) -> list[Passage]:
         return self._index.passages
 
+    def about(self, name: str, most: int) -> set[str]:
+        """The chunks about a name: those of the organisation, project or event of that name, else those
+        whose text mentions it ("Bright Spots"); none when more than ``most`` do (it says too little)."""
+        folded = _folded(name)
+        named = {
+            passage.chunk_id for passage in self.passages
+            if folded in (_folded(passage.metadata.organisation), _folded(passage.metadata.project),
+                          _folded(passage.metadata.event))
+        }  # fmt: skip
+        found = named or {passage.chunk_id for passage in self.passages if folded in _folded(passage.text)}
+        return found if len(found) <= most else set()
+
+    def names_in(self, text: str) -> list[str]:
+        """The organisations, projects and events of the notes that ``text`` names, longest first."""
+        folded = _folded(text)
+        names = {
+            name for passage in self.passages
+            for name in (passage.metadata.organisation, passage.metadata.project, passage.metadata.event)
+            if name and len(name) > 3 and _folded(name) in folded
+        }  # fmt: skip
+        return sorted(names, key=len, reverse=True)
+
     @property
     def documents(self) -> dict[str, ManifestEntry]:
         """The documents whose chunks are searched (the manifest as of the last refresh), by file name."""
@@ -262,6 +284,11 @@ class _Index:
         # Best score first; ties by position, as a stable sort over positions gives.
         order = candidates[np.argsort(-scores[candidates], kind="stable")]
         return [int(position) for position in order[:limit]]
+
+
+def _folded(text: str | None) -> str:
+    """Case- and apostrophe-insensitive, for matching names ("King's" finds "King’s")."""
+    return (text or "").lower().replace("’", "'")
 
 
 def _jaccard(first: set[str], second: set[str]) -> float:

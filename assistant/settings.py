@@ -100,16 +100,16 @@ class Settings(BaseSettings):
     # Below this relevance (mean of the best passage's cosine similarity and its idf-weighted coverage
     # of the question's words) the notes are taken not to cover the question; see README for calibration.
     relevance_threshold: float = Field(default=0.40, ge=0, le=1)
-    # A question also counts as covered when one sentence of the top units is this close to it by meaning
-    # (cosine): long first-person questions cover few of their own words yet match a sentence closely.
-    # Calibrated on dev + realistic + calibration: off-corpus questions naming nothing unknown reach 0.41.
-    sentence_similarity_threshold: float = Field(default=0.43, ge=0, le=1)
-    # ... as long as relevance is at least this: a single close sentence sharing one word with a question
-    # whose other words the notes never use is chance (on the realistic set 0.33 refuses an answerable question).
-    relevance_floor: float = Field(default=0.30, ge=0, le=1)
-    # ... or however low, for a description of this many words or more ("I'm a youth worker and we're seeing
-    # ..."): it covers few of its own words, and on every set the off-corpus questions this close are shorter.
+    # A description of a situation this many words long or more ("I'm a youth worker and we're seeing ...")
+    # also counts as covered when one sentence of the top units is as close to it by meaning (cosine) as
+    # ``sentence_similarity_threshold``: it covers few of its own words. A shorter question must reach the
+    # relevance threshold: on every set, the short questions this close but below it were off-corpus
+    # ("Who is the current minister for children?"), bar one refused anyway.
     description_words: int = Field(default=25, ge=1)
+    # A question giving names of two words or more that the best passages all use is covered down to this
+    # relevance ("When was the Kinship Learning Forum held?").
+    relevance_floor: float = Field(default=0.30, ge=0, le=1)
+    sentence_similarity_threshold: float = Field(default=0.43, ge=0, le=1)
     # A question asking for one fact (a figure, a date, a name) that the notes do not state is answered with
     # what they do say and a sentence that the fact is missing only at this relevance or above; below it,
     # the question is taken to be about something else ("the current minister for children").
@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     # (cosine): below it, cards were padding ("Structures that don't allow it.") on the realistic set.
     # A chat question asking who has done something ("Has anyone ...?") is answered with this many projects.
     answer_projects: int = Field(default=3, ge=1)
+    # What each place lower in the search costs a sentence in the finder and briefings, which read ~20
+    # results, not 3: at the chat's step a project ranked 10th could not stand however close its sentence.
+    finder_rank_step: float = Field(default=0.01, ge=0)
     finder_min_similarity: float = Field(default=0.35, ge=0, le=1)
     # Units (whole project blocks, tables, rows) of the top results whose sentences are candidates.
     pick_units: int = Field(default=3, ge=1)
