@@ -24,7 +24,7 @@ from assistant.prompts import Prompts
 from assistant.questions import SINGLE_FACTS, AskedFact, FactKind, asked_fact, states
 from assistant.retrieval import HybridRetriever, validate_query
 from assistant.settings import Settings
-from assistant.text import CITED_SENTENCE_END, tokenize, without_citations
+from assistant.text import CITED_SENTENCE_END, stem, tokenize, without_citations
 
 # Results read per project for a question asking who has done something, as the finder reads them.
 _FINDER_DEPTH_PER_PROJECT = 4
@@ -171,12 +171,13 @@ class Answerer:
     def _search(
         self, standalone: str, vector: list[float], filters: SearchFilters | None, follow_up: bool
     ) -> tuple[list[SearchResult], int]:
-        """The passages for the question, and how many of the first are about what a follow-up carries: a
-        follow-up about a project the conversation named ("What did they find? (Passion4Fusion)") reads that
-        project's notes first, then the rest."""
+        """The passages for the question, and how many of the first are about what it names: a follow-up
+        about a project the conversation named ("What did they find? (Passion4Fusion)"), or a question naming
+        an organisation or project of the notes ("a contact for the SCCR person at Cyrenians"), reads its
+        notes first, then the rest."""
         k = self.settings.top_k
         results = self.retriever.search(standalone, k=k, filters=filters, vector=vector)
-        scope = self.followups.scope(standalone) if follow_up else None
+        scope = (self.followups.scope(standalone) if follow_up else None) or self._named(standalone)
         if scope is None:
             return results, 0
         first = self.retriever.search(
@@ -185,6 +186,19 @@ class Answerer:
         chosen = {result.passage.chunk_id for result in first}
         merged = first + [result for result in results if result.passage.chunk_id not in chosen]
         return [replace(result, rank=rank) for rank, result in enumerate(merged[:k], start=1)], len(first)
+
+    def _named(self, question: str) -> set[str] | None:
+        """The passages of the one organisation or project a question names, if it names one: by its full
+        name, or a one-word name in its own capitals or that is no everyday word ("cyrenians", not "circle").
+        A question naming several is about what they share: it is searched as it is."""
+        named = [
+            name
+            for name in self.retriever.names_in(question)
+            if len(name.split()) > 1 or name in question or not self.gate.grounding.everyday(stem(name.lower()))
+        ]
+        if len(named) != 1:
+            return None
+        return self.retriever.about(named[0], self.settings.named_passages, within=True) or None
 
     def _choices(
         self,

@@ -135,6 +135,11 @@ class Grounding:
         """Shorthand or a typo ("any1", "smth", "ppl"): it says nothing about the subject either way."""
         return token not in self._idf and (len(token) < 2 or (bool(self._word_ranks) and token not in self._word_ranks))
 
+    def everyday(self, token: str) -> bool:
+        """An everyday English word ("circle", "kids"): among the embedder's most frequent words."""
+        rank = self._word_ranks.get(token)
+        return rank is not None and rank < _EVERYDAY_RANKS
+
     def unfamiliar(self, token: str) -> bool:
         """Neither a word of the notes nor an everyday English word ("cranachan", "ofsted")."""
         if token in self._idf or not self._word_ranks:

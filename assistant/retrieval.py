@@ -1,5 +1,6 @@
 """Hybrid retrieval: dense (Chroma) and BM25 over the same live chunks, fused by reciprocal rank."""
 
+import re
 from collections import Counter
 from dataclasses import asdict
 from typing import Any
@@ -54,15 +55,19 @@ class HybridRetriever:
     def passages(self) -> list[Passage]:
         return self._index.passages
 
-    def about(self, name: str, most: int) -> set[str]:
-        """The chunks about a name: those of the organisation, project or event of that name, else those
-        whose text mentions it ("Bright Spots"); none when more than ``most`` do (it says too little)."""
+    def about(self, name: str, most: int, within: bool = False) -> set[str]:
+        """The chunks about a name: those of the organisation, project or event of that name (``within``:
+        also those whose names hold it as words, "CYCJ" in "Action for Children and the CYCJ"), else those
+        whose text mentions it ("Bright Spots"); none when more than ``most`` are (it says too little)."""
         folded = _folded(name)
-        named = {
-            passage.chunk_id for passage in self.passages
-            if folded in (_folded(passage.metadata.organisation), _folded(passage.metadata.project),
-                          _folded(passage.metadata.event))
-        }  # fmt: skip
+        words = re.compile(rf"(?<!\w){re.escape(folded)}(?!\w)")
+
+        def names(passage: Passage) -> bool:
+            fields = [_folded(field) for field in (passage.metadata.organisation, passage.metadata.project,
+                                                    passage.metadata.event)]  # fmt: skip
+            return folded in fields or (within and any(words.search(field) for field in fields))
+
+        named = {passage.chunk_id for passage in self.passages if names(passage)}
         found = named or {passage.chunk_id for passage in self.passages if folded in _folded(passage.text)}
         return found if len(found) <= most else set()
 

@@ -154,6 +154,8 @@ class Settings(BaseSettings):
     follow_up_names: int = Field(default=2, ge=1)
     # A follow-up about a project the conversation named reads this many of its passages first.
     follow_up_passages: int = Field(default=2, ge=1)
+    # ... as does a question naming an organisation or project whose notes are this many passages or fewer.
+    named_passages: int = Field(default=12, ge=1)
     briefing_points: int = Field(default=6, ge=3)
 
     # The web app. Serving beyond this machine (any host but loopback) requires auth.

@@ -175,9 +175,13 @@ def test_project_finder_returns_distinct_projects_with_grounded_reasons(retrieve
 
 # Limits a little under the figures measured when the picker was tuned (README, "Answer quality"), so a
 # change that loses facts, refuses answerable questions or answers off-corpus ones fails here.
+# fresh.jsonl and conversations.jsonl were written from the documents by people who had not seen the code or
+# the other sets (conversations: follow-ups leaning on the previous answer, and briefings).
 ACCEPTANCE = {
-    "dev": {"false_refusals": 0, "facts": 0.85, "support": 0.84, "near_miss": 1.0},
-    "realistic": {"false_refusals": 3, "facts": 0.82, "support": 0.90, "near_miss": 0.8},
+    "dev": {"false_refusals": 0, "facts": 0.85, "support": 0.90, "near_miss": 1.0, "off_corpus": 1.0},
+    "realistic": {"false_refusals": 2, "facts": 0.84, "support": 0.91, "near_miss": 0.8, "off_corpus": 1.0},
+    "fresh": {"false_refusals": 1, "facts": 0.87, "support": 0.92, "near_miss": 0.85, "off_corpus": 0.85},
+    "conversations": {"false_refusals": 0, "facts": 0.86, "support": 0.97, "near_miss": 1.0, "off_corpus": 1.0},
 }
 
 
@@ -189,7 +193,7 @@ def test_extractive_answers_meet_their_limits_through_the_evals_own_scoring(retr
     assistant = extractive(retriever, real_settings)
     scores = score_answers("extractive", load_cases(DATA / f"{name}.jsonl"), lambda case: respond(assistant, case))
     assert scores.false_refusals <= limits["false_refusals"], scores.failures
-    assert scores.off_corpus_refused == 1.0, scores.failures
+    assert scores.off_corpus_refused >= limits["off_corpus"], scores.failures
     assert scores.near_miss_says_absent >= limits["near_miss"], scores.failures
     assert scores.fact_recall >= limits["facts"], scores.failures
     assert scores.citation_validity == 1.0

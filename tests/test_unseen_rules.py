@@ -1,0 +1,404 @@
+"""Rules of question analysis, grounding, follow-ups and retrieval that the other tests leave unguarded.
+
+Offline and fast: pure functions, or the small forum notes (tests/data/forum_notes) ingested with the
+hashing embedder.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from assistant.answering import Answerer
+from assistant.followups import FollowUps, _cited_items, _ordinal
+from assistant.gate import Gate
+from assistant.grounding import Grounding, SupportedSentence, _numbers, subject_of
+from assistant.models import ChunkMetadata, Passage
+from assistant.prompts import Prompts
+from assistant.questions import FactKind, asked_fact, asked_part, states
+from assistant.retrieval import HybridRetriever
+from assistant.settings import Settings
+from assistant.store import open_store
+from ingest.pipeline import ingest_paths
+from tests.conftest import HashingEmbeddings
+
+NOTES = Path(__file__).parent / "data" / "forum_notes"
+BRIDGES = "Bridges Family Trust"
+HARBOUR = "Harbour Youth Partnership"
+EVENT = "Kinship Learning Forum"
+
+
+@pytest.fixture(scope="module")
+def forum(tmp_path_factory: pytest.TempPathFactory) -> Answerer:
+    settings = Settings(
+        store_dir=tmp_path_factory.mktemp("forum") / "store", embedding_model="fake-hashing", collection="forum_notes"
+    )
+    store = open_store(settings, HashingEmbeddings())
+    ingest_paths(store, [NOTES], settings, progress=False)
+    return Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings)
+
+
+def chunk_of(forum: Answerer, organisation: str) -> str:
+    return next(p.chunk_id for p in forum.retriever.passages if p.metadata.organisation == organisation)
+
+
+def conversation(forum: Answerer, question: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": forum.answer(question).text}]
+
+
+def passage(text: str, chunk: str = "c1") -> Passage:
+    meta = ChunkMetadata(
+        "notes.txt", "Showcase", None, None, "Harbour Trust", None, None, None, 0, 0, "h", "u1", 0, 0, "d", ""
+    )
+    return Passage(chunk, text, meta)
+
+
+# --- 1. the part of a question that asks --------------------------------------------------------
+
+
+def test_statements_about_the_asker_are_dropped_and_the_question_kept():
+    """What the asker says of themselves is not what they ask about; the asking sentence is kept."""
+    question = "I'm a depute head in Fife and we have many care experienced pupils. What is the education offer?"
+    assert asked_part(question) == "What is the education offer?"
+    question = "I run an employability programme for 16 to 25 year olds. Has anyone worked on onboarding?"
+    assert asked_part(question) == "Has anyone worked on onboarding?"
+
+
+def test_a_statement_about_the_asker_that_asks_is_kept():
+    """A sentence opening with "I" that ends in a question mark is still the question."""
+    question = "I work in Fife. I'm new here, so what is the education offer?"
+    assert asked_part(question) == "I'm new here, so what is the education offer?"
+
+
+def test_a_one_sentence_question_is_kept_whole():
+    """A plain question is asked as it stands."""
+    assert asked_part("What is the education offer in Fife?") == "What is the education offer in Fife?"
+
+
+def test_a_question_all_about_the_asker_is_kept_whole():
+    """When every sentence is about the asker, nothing is dropped."""
+    question = "I'm a depute head in Fife. We run a programme for 16 to 25 year olds."
+    assert asked_part(question) == question
+
+
+def test_the_askers_own_figures_are_not_required_of_the_notes():
+    """ "We work with 16 to 25 year olds" does not make an answer need 16 and 25 in its passages."""
+    grounding = Grounding({"tool": 1.0}, 0.4, 0.6)
+    kept = [SupportedSentence("The toolkit has a mood diary.", (1,))]
+    passages = [passage("The toolkit has a mood diary.")]
+    question = "We work with 16 to 25 year olds. Which tools help?"
+    assert grounding.answers_question(question, kept, passages)
+    assert not grounding.answers_question("Which tools help 16 year olds?", kept, passages)
+
+
+# --- 2. the kind of fact asked --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question", ["What does CYCJ stand for?", "what does that acronym stand for?"])
+def test_asking_what_an_acronym_stands_for_asks_for_its_full_name(question):
+    """ "What does X stand for?" asks for the full name."""
+    assert asked_fact(question).kind is FactKind.EXPANSION
+
+
+def test_a_full_name_is_recognised_by_its_initials():
+    """Text spelling an acronym out (joining words aside) states its full name; text merely using it does not."""
+    sprag = "What does SPRAG stand for?"
+    assert states(FactKind.EXPANSION, "SPRAG (Scottish Physical Restraint Action Group) have set up", question=sprag)
+    cycj = "What does CYCJ stand for?"
+    assert states(FactKind.EXPANSION, "the Centre for Youth and Criminal Justice", question=cycj)
+    assert not states(FactKind.EXPANSION, "CYCJ ran a session on youth justice.", question=cycj)
+    assert not states(FactKind.EXPANSION, "the Centre for Youth Justice", question=cycj)
+
+
+def test_an_address_is_a_place_but_addressing_needs_is_not():
+    """ "What's the address of ...?" asks where; "how do we address the needs of ...?" does not."""
+    assert asked_fact("What's the address of the centre?").kind is FactKind.PLACE
+    assert FactKind.PLACE not in asked_fact("how do we address the needs of young carers?").kinds
+
+
+def test_an_allowance_is_an_amount_of_money():
+    """ "What weekly allowance would I get" asks for an amount of money."""
+    assert asked_fact("what weekly allowance would I get").kind is FactKind.AMOUNT
+
+
+def test_who_are_the_contacts_asks_for_a_contact_first():
+    """ "Who are the contacts for that?" is a contact question, not a question of who."""
+    assert asked_fact("who are the contacts for that?").kind is FactKind.CONTACT
+
+
+@pytest.mark.parametrize(
+    ("question", "seeks"),
+    [
+        ("Has anyone set up a peer group for kinship carers?", True),
+        ("Are there any projects on housing for care leavers?", True),
+        ("When was the Kinship Learning Forum held?", False),
+        ("What did the Kinship Circle evaluation find?", False),
+        ("Has anyone got a contact for Bridges Family Trust?", False),
+    ],
+)
+def test_asking_who_has_done_something_seeks_projects(question, seeks):
+    """ "Has anyone ...?" and "Are there any projects ...?" ask for projects; a question of one fact does not."""
+    assert asked_fact(question).seeks_projects is seeks
+
+
+# --- 3. the subject of a request --------------------------------------------------------------------
+
+
+NOTE_REQUEST = "Can you pull together a one-page note for councillors on what the notes say about kinship care"
+BRIEFING_REQUEST = "Write me a short briefing for my director on trauma-informed practice, for a team meeting"
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        (NOTE_REQUEST, "kinship care"),
+        (BRIEFING_REQUEST, "trauma-informed practice"),
+        ("What do the notes say about kinship?", "kinship"),
+        ("what is the education offer in Fife?", "what is the education offer in Fife"),
+    ],
+)
+def test_the_subject_of_a_request_is_what_it_is_about(question, subject):
+    """The request and its audience are framing: what is left is what the notes must be about."""
+    assert subject_of(question) == subject
+
+
+def test_the_subject_of_a_summary_request_keeps_who_said_it():
+    """ "Summarise for a meeting what the X table said about Y" is about what the X table said."""
+    subject = subject_of("Summarise for a management meeting what the Scottish Borders table said about transitions")
+    assert subject.startswith("the Scottish Borders table")
+    assert "management meeting" not in subject and "Summarise" not in subject
+
+
+# --- 4. numbers, names and everyday words -----------------------------------------------------------
+
+
+def test_a_number_written_as_a_word_is_a_figure():
+    """ "The two-house tool" holds the figure 2."""
+    assert "2" in _numbers("the two-house tool")
+    assert "3" in _numbers("Three schools took part.")
+
+
+def test_a_question_with_a_figure_is_answered_by_a_passage_spelling_it():
+    """A question about "2 tools" is answered by notes saying "two tools"."""
+    grounding = Grounding({"tool": 1.0}, 0.4, 0.6)
+    kept = [SupportedSentence("They shared two tools.", (1,))]
+    passages = [passage("They shared two tools with youth workers.")]
+    assert grounding.answers_question("Which 2 tools did they share?", kept, passages)
+    assert not grounding.answers_question("Which 3 tools did they share?", kept, passages)
+
+
+def test_the_names_a_question_gives_must_all_be_in_the_passages():
+    """A question is about the passages by name only if they use every multi-word name it gives."""
+    passages = [passage("The Kinship Learning Forum met in Dundee. Bridges Family Trust presented.")]
+    assert Grounding.uses_names_given("When was the Kinship Learning Forum held?", passages)
+    assert Grounding.uses_names_given("Did the Kinship Learning Forum invite Bridges Family Trust?", passages)
+    assert not Grounding.uses_names_given("When was the Kinship Youth Forum held?", passages)
+    assert not Grounding.uses_names_given("Did the Kinship Learning Forum invite Harbour Youth Partnership?", passages)
+    assert not Grounding.uses_names_given("When was the forum held?", passages)  # gives no name
+
+
+def test_everyday_words_are_familiar_and_rare_or_unknown_ones_are_not():
+    """ "Kids" is everyday English; "cranachan" and a rare word are not; a word of the notes always is familiar."""
+    grounding = Grounding({"kinship": 1.5, "ofsted": 0.9}, 0.4, 0.6, vocabulary={"the": 0, "kids": 100, "rare": 20000})
+    assert not grounding.unfamiliar("kids")
+    assert not grounding.unfamiliar("kid")  # the stem of an everyday word, as questions are tokenized
+    assert grounding.unfamiliar("rare")
+    assert grounding.unfamiliar("cranachan")
+    assert not grounding.unfamiliar("ofsted")  # unknown to the vocabulary, but the notes use it
+    assert not Grounding({"kinship": 1.5}, 0.4, 0.6).unfamiliar("cranachan")  # no vocabulary: nothing to judge by
+
+
+def test_an_everyday_word_missing_from_the_notes_weighs_less_than_an_unknown_one():
+    """The notes never saying "kids" says less about the subject than their never saying "cranachan"."""
+    grounding = Grounding({"kinship": 1.5, "carer": 0.5}, 0.4, 0.6, vocabulary={"the": 0, "kids": 100})
+    assert grounding._weight("kids") < grounding._weight("cranachan")
+    assert grounding._weight("cranachan") == pytest.approx(1.5)
+
+
+# --- 5. follow-ups ------------------------------------------------------------------------------------
+
+
+def test_an_answer_divides_into_points_by_its_citations():
+    """Each cited stretch is a point; consecutive stretches citing the same passage are one."""
+    assert _cited_items("A did this [1], and B did that [2].") == ["A did this", "and B did that"]
+    items = _cited_items("A did this [1]. A also did more [1]. B did that [2].")
+    assert len(items) == 2 and "A did this" in items[0] and "A also did more" in items[0]
+    assert items[1] == "B did that"
+
+
+@pytest.mark.parametrize(
+    ("question", "count", "chosen"),
+    [
+        ("tell me more about the second one", 2, 1),
+        ("what about the other project?", 2, 1),
+        ("and the first?", 2, 0),
+        ("tell me more about the latter", 3, 2),
+        ("tell me more", 2, None),
+        ("was that the second time they met?", 2, None),
+        ("tell me more about the second one", 1, None),
+    ],
+)
+def test_which_point_an_ordinal_picks(question, count, chosen):
+    """ "The second one" or "the other project" picks a point of the answer; "the second time" picks none."""
+    assert _ordinal(question, count) == chosen
+
+
+TWO_PROJECTS = [
+    {"role": "user", "content": "Who presented at the forum?"},
+    {
+        "role": "assistant",
+        "content": f"{BRIDGES} runs the Kinship Circle [1]. {HARBOUR} developed a wellbeing toolkit [2].",
+    },
+]
+
+
+def test_the_second_one_carries_only_the_second_organisation(forum):
+    """ "Contact for the second one?" is about the second organisation the answer named, not the first."""
+    standalone = forum.followups.carry_entities("contact for the second one?", TWO_PROJECTS)
+    assert HARBOUR in standalone and BRIDGES not in standalone
+    standalone = forum.followups.carry_entities("contact for the first one?", TWO_PROJECTS)
+    assert BRIDGES in standalone and HARBOUR not in standalone
+
+
+def test_a_short_question_without_a_pronoun_leans_on_the_conversation(forum):
+    """ "Contact details?" asks about what the conversation was about."""
+    assert forum.followups.leans_on_history("contact details?")
+    standalone = forum.followups.carry_entities("contact details?", TWO_PROJECTS)
+    assert standalone.startswith("contact details? (") and BRIDGES in standalone
+
+
+def test_a_short_question_naming_something_of_its_own_is_not_a_follow_up(forum):
+    """ "Is Dundee far from Perth?" names its own subject: nothing is carried into it."""
+    question = "is Dundee far from Perth?"
+    assert not forum.followups.leans_on_history(question)
+    assert forum.followups.carry_entities(question, TWO_PROJECTS) == question
+
+
+def test_a_short_question_with_an_unfamiliar_word_is_not_a_follow_up(forum):
+    """ "What is the recipe for cranachan" is a new subject, not one of the conversation."""
+    question = "what is the recipe for cranachan"
+    gate = Gate(forum.retriever, forum.settings)
+    vocabulary = {"what": 0, "recipe": 3000, "contact": 900, "detail": 1200, "details": 1100}
+    gate._grounding = (
+        forum.retriever.generation,
+        Grounding(forum.retriever.idf(), 0.4, 0.6, vocabulary=vocabulary),
+    )
+    followups = FollowUps(forum.retriever, gate, forum.settings, forum.prompts)
+    assert not followups.leans_on_history(question)
+    assert followups.carry_entities(question, TWO_PROJECTS) == question
+    assert followups.leans_on_history("contact details?")  # everyday words: still a follow-up
+
+
+# --- 6. retrieval by name ---------------------------------------------------------------------------
+
+
+def test_the_chunks_about_an_organisation_are_its_own(forum):
+    """The chunks about a named organisation are that organisation's, whatever the case of the name."""
+    assert forum.retriever.about(BRIDGES, 12) == {chunk_of(forum, BRIDGES)}
+    assert forum.retriever.about(HARBOUR.lower(), 12) == {chunk_of(forum, HARBOUR)}
+
+
+def test_the_chunks_about_a_name_no_unit_has_are_those_mentioning_it(forum):
+    """A project named only in the text ("Kinship Circle") finds the chunks that mention it."""
+    assert forum.retriever.about("Kinship Circle", 12) == {chunk_of(forum, BRIDGES)}
+    assert forum.retriever.about("Nowhere Project", 12) == set()
+
+
+def test_a_name_on_too_many_chunks_says_too_little(forum):
+    """An event's name, on every chunk, picks none when more than ``most`` carry it."""
+    every = {p.chunk_id for p in forum.retriever.passages}
+    assert len(every) == 3
+    assert forum.retriever.about(EVENT, 3) == every
+    assert forum.retriever.about(EVENT, 2) == set()
+
+
+def test_names_of_the_notes_are_found_in_a_text(forum):
+    """The organisations and events of the notes that a text names, longest first."""
+    names = forum.retriever.names_in(f"I met {HARBOUR.lower()} at the {EVENT} last year")
+    assert names == [HARBOUR, EVENT]
+    assert forum.retriever.names_in("Nothing named here") == []
+
+
+def test_search_among_chunks_returns_only_those(forum):
+    """A search limited to some chunks returns none of the others, however well they match."""
+    only = {chunk_of(forum, HARBOUR)}
+    results = forum.retriever.search("Kinship Circle evaluation carers felt less isolated", among=only)
+    assert results and {r.passage.chunk_id for r in results} == only
+    unlimited = forum.retriever.search("Kinship Circle evaluation carers felt less isolated")
+    assert unlimited[0].passage.chunk_id == chunk_of(forum, BRIDGES)
+
+
+# --- 7. answers -------------------------------------------------------------------------------------
+
+
+def test_a_follow_up_is_answered_from_the_notes_of_the_organisation_named(forum):
+    """ "What did they find?" after an answer about one organisation quotes that organisation's notes only."""
+    history = conversation(forum, "What did Harbour Youth Partnership develop?")
+    answer = forum.answer("What did they find?", history)
+    assert answer.answered, answer.text
+    assert HARBOUR in answer.standalone_question
+    assert answer.citations
+    assert {c.passage.metadata.organisation for c in answer.citations} == {HARBOUR}
+    assert "felt less isolated" not in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["How much did the Family Learning Forum cost?", "How much did the kinship evening meetings cost?"],
+)
+def test_one_fact_asked_of_notes_not_clearly_about_its_subject_is_refused(forum, question):
+    """A figure asked about something the notes don't clearly match is refused, not answered as missing."""
+    answer = forum.answer(question)
+    assert not answer.answered, answer.text
+    assert "don't give the amount" not in answer.text and not answer.citations
+
+
+SHOWCASE = """Care Leavers Showcase
+
+Event description:
+
+The Care Leavers Showcase brought together housing and social work teams.
+
+Date: 3rd March 2023, Perth
+
+Organisation\tNorthside Housing Trust
+Contact(s)\t
+Summary of Presentation\tNorthside Housing Trust runs Step Up, a supported flat for care leavers.
+Key learning\tTenants said the flat gave them confidence to live on their own.
+
+Organisation\tEastfield Council
+Contact(s)\t
+Summary of Presentation\tEastfield Council worked with Northside Housing Trust on move-on plans.
+Key learning\tThe review found that care leavers found move-on plans helpful. It found fewer tenancy breakdowns.
+"""
+
+
+@pytest.fixture(scope="module")
+def showcase(tmp_path_factory: pytest.TempPathFactory) -> Answerer:
+    """Notes in which one organisation's name is mentioned in another's presentation."""
+    root = tmp_path_factory.mktemp("showcase")
+    (root / "notes").mkdir()
+    (root / "notes" / "care_leavers_showcase.txt").write_text(SHOWCASE, encoding="utf-8")
+    settings = Settings(store_dir=root / "store", embedding_model="fake-hashing", collection="showcase_notes")
+    store = open_store(settings, HashingEmbeddings())
+    ingest_paths(store, [root / "notes"], settings, progress=False)
+    return Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings)
+
+
+def test_an_organisations_chunks_are_its_own_not_those_mentioning_it(showcase):
+    """The chunks about an organisation are its own, not another's that mentions it."""
+    assert showcase.retriever.about("Northside Housing Trust", 12) == {chunk_of(showcase, "Northside Housing Trust")}
+
+
+def test_a_follow_up_reads_the_named_organisations_notes_first(showcase):
+    """ "What did they find?" after an answer about one organisation quotes it, not another that mentions it."""
+    history = [
+        {"role": "user", "content": "Who runs Step Up?"},
+        {
+            "role": "assistant",
+            "content": "Northside Housing Trust runs Step Up, a supported flat for care leavers [1].",
+        },
+    ]
+    answer = showcase.answer("What did they find?", history)
+    assert answer.answered, answer.text
+    assert answer.citations
+    assert {c.passage.metadata.organisation for c in answer.citations} == {"Northside Housing Trust"}
