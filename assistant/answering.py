@@ -111,7 +111,9 @@ class Answerer:
         units = self.picker.units(results, self.settings.pick_units)
         candidates, about, similarity = self._choices(question, standalone, vector, asked, units, history, scoped)
         relevance = self.gate.relevance(question, standalone, results, similarity)
-        if relevance is None:
+        # One fact asked of something the best passages never name ("Who is the current First Minister?")
+        # is asked of something else.
+        if relevance is None or (asked.kind in SINGLE_FACTS and self.gate.names_not_used(standalone, results)[1]):
             yield DoneEvent(self._not_covered(question, standalone, results, started, retrieved, notices))
             return
         passages = [] if self.model is None else [result.passage for result in results[: self.settings.answer_passages]]

@@ -56,12 +56,17 @@ class Gate:
     def clearly_about(self, question: str, results: list[SearchResult], relevance: float) -> bool:
         """The notes are clearly about the question's subject: enough to say that a single fact asked for
         (a figure, a date, a name) is missing from them, rather than that they are about something else.
-        They are when they match it well, or when their best passages use every name it gives ("How much
-        did the Kinship Learning Forum cost?")."""
-        if relevance >= self.settings.near_miss_relevance:
-            return True
+        They are when their best passages use every name it gives ("How much did the Kinship Learning Forum
+        cost?"), or match it well and use no fewer (not "the Kinship Youth Forum", a name they never use)."""
+        names, unused = self.names_not_used(question, results)
+        if unused:
+            return False
+        return bool(names) or relevance >= self.settings.near_miss_relevance
+
+    def names_not_used(self, question: str, results: list[SearchResult]) -> tuple[list[str], list[str]]:
+        """The names of two words or more a question gives, and those its best passages never use."""
         best = [result.passage for result in results[: self.settings.answer_passages]]
-        return self.grounding.uses_names_given(question, best)
+        return self.grounding.names_not_used(question, best)
 
 
 def closest(candidates: list[Candidate]) -> float | None:

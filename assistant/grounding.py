@@ -21,6 +21,7 @@ _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z’'-]{2,}(?:\s+[A-Z][a-zA-
 # A name in a question: capitalised words (or an acronym) not opening a sentence, "I" aside.
 _QUESTION_NAME = re.compile(r"(?<![.!?]\s)(?<!^)(?<!\S)(?!I\b)[A-Z][\w’'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w’'-]*)*")
 # A short sentence ending on one of these was cut from what it introduces ("The seven reports are [1].").
+_POSSESSIVE = re.compile(r"['’]s?$")
 _CUT_HEAD_WORDS = 10
 _DANGLING_END = re.compile(
     r"(?:\b(?:are|is|were|was|include|includes|including|of|to|the|a|an|and|or|with|by|for|as|such as)|:)\s*$",
@@ -94,6 +95,20 @@ def evidence(passage: Passage) -> str:
     """What a passage says: its text, and its fields from the notes (date, place, the contact they give)."""
     meta = passage.metadata
     return "\n".join(part for part in (passage.text, spelled_date(meta.date), meta.place, meta.contact) if part)
+
+
+def _used(name: str, text: str) -> bool:
+    """``text`` uses the name, or names run together in it ("Participation Officer Love Inc" is "participation
+    officer" and "love inc"): it splits into parts of two words or more that the text uses, the last part
+    possibly one word."""
+    words = name.split()
+    if not words:
+        return True
+    for end in range(len(words), 0, -1):
+        part = " ".join(words[:end])
+        if (end >= 2 or end == len(words)) and re.search(rf"(?<!\w){re.escape(part)}(?!\w)", text):
+            return end == len(words) or _used(" ".join(words[end:]), text)
+    return False
 
 
 def _numbers(text: str) -> set[str]:
@@ -176,12 +191,21 @@ class Grounding:
         return unknown
 
     @staticmethod
-    def uses_names_given(question: str, passages: Sequence[Passage]) -> bool:
-        """The question gives names of two words or more ("Kinship Learning Forum"), and the passages use
-        every one of them as such."""
+    def names_not_used(question: str, passages: Sequence[Passage]) -> tuple[list[str], list[str]]:
+        """The names of two words or more the question gives ("Kinship Learning Forum"), and those of them
+        the passages do not use as such."""
         text = " ".join(evidence(passage) for passage in passages).lower().replace("’", "'")
-        names = [m.group() for m in _QUESTION_NAME.finditer(question.strip()) if len(m.group().split()) >= 2]
-        return bool(names) and all(name.lower().replace("’", "'") in text for name in names)
+        names = [
+            _POSSESSIVE.sub("", match.group())
+            for match in _QUESTION_NAME.finditer(question.strip())
+            if len(match.group().split()) >= 2
+        ]
+        return names, [name for name in names if not _used(name.lower().replace("’", "'"), text)]
+
+    def uses_names_given(self, question: str, passages: Sequence[Passage]) -> bool:
+        """The question gives names of two words or more, and the passages use every one of them as such."""
+        names, unused = self.names_not_used(question, passages)
+        return bool(names) and not unused
 
     def uses_only_known_words(self, text: str) -> bool:
         """Every content word of ``text`` occurs somewhere in the notes."""
