@@ -12,25 +12,22 @@ from dataclasses import dataclass, replace
 
 from langchain_core.language_models import BaseChatModel
 
+from assistant.composing import Composer, missing_fact
 from assistant.errors import GeneratorFailed
 from assistant.finder import ProjectFinder
 from assistant.followups import FollowUps
 from assistant.gate import Gate, closest
 from assistant.generation import ModelText, passage_units
 from assistant.grounding import NOT_COVERED, SupportedSentence, render
-from assistant.models import Answer, Citation, Passage, SearchFilters, SearchResult, spelled_date
-from assistant.picking import Candidate, SentencePicker, UnitSentences, attributed
+from assistant.models import Answer, Citation, Passage, SearchFilters, SearchResult
+from assistant.picking import Candidate, SentencePicker, UnitSentences
 from assistant.prompts import Prompts
-from assistant.questions import SINGLE_FACTS, AskedFact, FactKind, asked_fact, states
+from assistant.questions import SINGLE_FACTS, AskedFact, FactKind, asked_fact
 from assistant.retrieval import HybridRetriever, validate_query
 from assistant.settings import Settings
 from assistant.text import CITED_SENTENCE_END, stem, tokenize, without_citations
 
-# Results read per project for a question asking who has done something, as the finder reads them.
-_FINDER_DEPTH_PER_PROJECT = 4
 _MORE = re.compile(r"\b(else|other|another|more|besides)\b", re.IGNORECASE)
-# A sentence about an event still to come: the notes' own date is not its date.
-_FUTURE = re.compile(r"\b(will be|next|upcoming|forthcoming|to be held|planned for)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -78,6 +75,7 @@ class Answerer:
         self.followups = FollowUps(retriever, self.gate, settings, prompts, self.model)
         self.picker = SentencePicker(retriever, settings)
         self.finder = ProjectFinder(retriever, settings, self.gate)
+        self.composer = Composer(retriever, self.gate, self.picker, self.finder, settings)
 
     # --- answering --------------------------------------------------------------------------
 
@@ -121,7 +119,7 @@ class Answerer:
         def from_notes() -> list[SupportedSentence]:
             """The extractive answer, verified; its passages are numbered after those already supplied."""
             return self.gate.grounding.verify(
-                self._composed_draft(asked, candidates, units, passages, about, standalone), passages, by_line=True
+                self.composer.draft(asked, candidates, units, passages, about, standalone), passages, by_line=True
             )
 
         citations: dict[int, int] = {}  # supplied passage number -> citation number shown
@@ -140,7 +138,7 @@ class Answerer:
             kept.append(sentence)
             if not (contact_first or doubtful):
                 yield TextEvent(render(sentence, citations))
-        missing = self._missing_fact(asked, kept, passages, about)
+        missing = missing_fact(asked, kept, passages, about)
         if not self.gate.grounding.answers_question(standalone, kept, passages) or (doubtful and missing):
             yield DoneEvent(self._not_covered(question, standalone, results, started, retrieved, notices))
             return
@@ -275,114 +273,6 @@ class Answerer:
                         drafted_by.append("extractive")
                     yield sentence
 
-    def _composed_draft(
-        self,
-        asked: AskedFact,
-        candidates: list[Candidate],
-        units: list,
-        passages: list[Passage],
-        about: Passage | None = None,
-        topic: str = "",
-    ) -> str:
-        """The extractive answer: the direct answer first, then supporting points, each naming its project.
-
-        A contact question opens with the contact the notes give; a question of when or where opens
-        with the event's own date and place when no sentence states them. The draft cites ``passages``,
-        to which the passages it quotes are added after those already there (a generator's, which its
-        verified sentences may cite), so both sets of citation numbers stay valid.
-        """
-        # Only sentences that pass verification on their own are composed, so each project is named before its
-        # first sentence that is actually shown.
-        checkable = [c for c in candidates if self.gate.grounding.verify(c.quote.text, [c.passage], by_line=True)]
-        picked = self.picker.compose(checkable, asked)
-        if topic and self._seeks_projects(asked, topic):
-            # "Has anyone ...?" is answered as the finder answers it: the projects, the first with its best
-            # lines, the others with one each.
-            depth = self.settings.answer_projects * _FINDER_DEPTH_PER_PROJECT
-            standings = self.finder.standings(topic, depth, general=True)[: self.settings.answer_projects]
-            if standings:
-                first = standings[0]
-                more = [
-                    candidate
-                    for candidate in checkable
-                    if candidate.passage.metadata.unit_id == first.passage.metadata.unit_id
-                    and candidate.key not in {sentence.key for sentence in first.sentences}
-                ][: self.settings.pick_per_unit - len(first.sentences)]
-                picked = [*first.sentences, *more, *(s for standing in standings[1:] for s in standing.sentences)]
-        lines: list[str] = []
-
-        def number(passage: Passage) -> int:
-            if passage not in passages:
-                passages.append(passage)
-            return passages.index(passage) + 1
-
-        if asked.kind is FactKind.CONTACT:
-            # The contact of the project the question is about (the best sentence's), or none: never another's.
-            for passage in [about] if about else [candidate.passage for candidate in candidates[:1]]:
-                meta = passage.metadata
-                if meta.contact:
-                    lines.append(f"{meta.who or meta.event}: {meta.contact} [{number(passage)}]")
-                    break
-        opening = picked[0] if picked else None
-        if (
-            opening
-            and set(asked.kinds) & {FactKind.DATE, FactKind.YEAR, FactKind.PLACE}
-            and not any(asked.stated_by(candidate.quote.text, frozenset()) for candidate in picked)
-            and not _FUTURE.search(opening.quote.text)
-        ):
-            # The event of the best result: its unit may hold only headings ("Promise Learning Collaborative").
-            event = units[0].quotes[0][1] if units and units[0].quotes else opening.passage
-            held = _held(event)
-            if held:
-                lines.append(f"{held} [{number(self._naming_place(event))}]")
-        named: set[str] = set()
-        for candidate in picked:
-            who = candidate.passage.metadata.who
-            lines.append(
-                f"{candidate.quote.text if who in named else attributed(candidate.passage, candidate.quote.text)}"
-                f" [{number(candidate.passage)}]"
-            )
-            named.add(who)
-        return "\n".join(lines)
-
-    def _seeks_projects(self, asked: AskedFact, question: str) -> bool:
-        """The question asks who has done something: in so many words ("Has anyone ...?"), or as a long
-        description of a situation that asks for no particular fact."""
-        described = len(question.split()) >= self.settings.description_words
-        return asked.seeks_projects or (described and asked.kind in (FactKind.GENERAL, FactKind.FINDING, FactKind.LIST))
-
-    def _naming_place(self, passage: Passage) -> Passage:
-        """The passage of the same notes whose text names where the event was held (its description), for a
-        citation a reader can check; the passage itself when none does."""
-        place = (passage.metadata.place or "").lower()
-        if not place or place in passage.text.lower():
-            return passage
-        same_notes = (other for other in self.retriever.passages if other.metadata.source == passage.metadata.source)
-        return next((other for other in same_notes if place in other.text.lower()), passage)
-
-    @staticmethod
-    def _missing_fact(
-        asked: AskedFact, kept: list[SupportedSentence], passages: list[Passage], about: Passage | None = None
-    ) -> str | None:
-        """One plain sentence when the notes discuss the subject but not the single fact asked for; for a
-        contact, of the project the question is about (``about``) when known, else of those quoted."""
-        if asked.kind not in SINGLE_FACTS:
-            return None
-        if asked.kind is FactKind.CONTACT:
-            if any(passages[n - 1].metadata.contact for sentence in kept for n in sentence.passages):
-                return None
-            if about is not None and about.metadata.contact:
-                return None
-            quoted = (passages[n - 1].metadata.who for s in kept for n in s.passages if passages[n - 1].metadata.who)
-            who = (about.metadata.who if about is not None else "") or next(quoted, None)
-            return f"The notes give no contact for {who}." if who else "The notes give no contact for this."
-        if any(asked.stated_by(sentence.text, frozenset(tokenize(asked.noun))) for sentence in kept):
-            # A date without its year ("Tuesday 25 January") answers "when" only in part.
-            if asked.kind is FactKind.DATE and not any(states(FactKind.YEAR, s.text) for s in kept):
-                return "The notes don't give the year."
-            return None
-        return f"The notes don't give the {asked.kind.value} asked for."
-
     def _verified_sentences(
         self,
         question: str,
@@ -442,17 +332,6 @@ class Answerer:
             suggestions=topics,
             notice=notices[-1] if notices else None,
         )
-
-
-def _held(passage: Passage) -> str | None:
-    """When and where the passage's event was held, from the notes' own opening ("25 March 2025")."""
-    meta = passage.metadata
-    if not meta.date and not meta.place:
-        return None
-    date = spelled_date(meta.date)
-    when = f" {'on' if date and date[0].isdigit() else 'in'} {date}" if date else ""
-    where = f" in {meta.place}" if meta.place else ""
-    return f"{meta.event} was held{when}{where}."
 
 
 def _folded(text: str) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answering import Answerer
+from assistant.composing import missing_fact
 from assistant.grounding import SupportedSentence
 from assistant.models import Answer, ChunkMetadata, Passage
 from assistant.picking import Candidate, SentencePicker
@@ -244,10 +245,10 @@ def test_when_follow_up_does_not_repeat_the_previous_answer(forum):
 def test_a_date_without_its_year_says_the_year_is_not_given():
     day = _candidate("The online event took place on Tuesday 25 January.", 0)
     kept = [SupportedSentence(day.quote.text, (1,))]
-    missing = Answerer._missing_fact(asked_fact("When was the online event?"), kept, [day.passage])
+    missing = missing_fact(asked_fact("When was the online event?"), kept, [day.passage])
     assert missing == "The notes don't give the year."
     with_year = [SupportedSentence("The online event took place on 25 January 2022.", (1,))]
-    assert Answerer._missing_fact(asked_fact("When was the online event?"), with_year, [day.passage]) is None
+    assert missing_fact(asked_fact("When was the online event?"), with_year, [day.passage]) is None
 
 
 def test_a_question_in_the_notes_is_not_taken_for_its_answer(forum):
