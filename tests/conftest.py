@@ -307,3 +307,30 @@ def real_store_dir(tmp_path_factory: pytest.TempPathFactory, real_embeddings: Em
 @pytest.fixture(scope="session")
 def real_settings(real_store_dir: Path) -> Settings:
     return Settings(store_dir=real_store_dir)
+
+
+# --- the forum notes: one fact of each kind, ingested with the hashing embedder ----------------------------
+
+FORUM_NOTES = Path(__file__).parent / "data" / "forum_notes"
+
+
+@pytest.fixture(scope="module")
+def forum(tmp_path_factory: pytest.TempPathFactory) -> "Answerer":
+    """An extractive answerer over tests/data/forum_notes, offline."""
+    from assistant.answering import Answerer
+    from assistant.prompts import Prompts
+    from assistant.retrieval import HybridRetriever
+    from assistant.store import open_store
+    from ingest.pipeline import ingest_paths
+
+    settings = Settings(
+        store_dir=tmp_path_factory.mktemp("forum") / "store", embedding_model="fake-hashing", collection="forum_notes"
+    )
+    store = open_store(settings, HashingEmbeddings())
+    ingest_paths(store, [FORUM_NOTES], settings, progress=False)
+    return Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings)
+
+
+def conversation(forum: "Answerer", question: str) -> list[dict[str, str]]:
+    """A one-exchange history: the question and the forum's answer to it."""
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": forum.answer(question).text}]

@@ -6,35 +6,16 @@ a contact, a finding, a list of tools, and an acronym.
 
 import re
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from assistant.answering import Answerer
 from assistant.composing import missing_fact
 from assistant.grounding import SupportedSentence
 from assistant.models import Answer, ChunkMetadata, Passage
 from assistant.picking import Candidate, SentencePicker
-from assistant.prompts import Prompts
 from assistant.questions import FactKind, asked_fact, framing_removed, states
-from assistant.retrieval import HybridRetriever
 from assistant.sentences import Quote, quotes_of
-from assistant.settings import Settings
-from assistant.store import open_store
-from ingest.pipeline import ingest_paths
-from tests.conftest import HashingEmbeddings
-
-NOTES = Path(__file__).parent / "data" / "forum_notes"
-
-
-@pytest.fixture(scope="module")
-def forum(tmp_path_factory: pytest.TempPathFactory) -> Answerer:
-    settings = Settings(
-        store_dir=tmp_path_factory.mktemp("forum") / "store", embedding_model="fake-hashing", collection="forum_notes"
-    )
-    store = open_store(settings, HashingEmbeddings())
-    ingest_paths(store, [NOTES], settings, progress=False)
-    return Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings)
+from tests.conftest import conversation
 
 
 def cited_and_valid(answer: Answer) -> None:
@@ -104,10 +85,6 @@ def test_a_question_naming_something_the_notes_never_mention_is_refused(forum):
 
 
 # --- each kind of follow-up --------------------------------------------------------------------
-
-
-def conversation(forum: Answerer, question: str) -> list[dict[str, str]]:
-    return [{"role": "user", "content": question}, {"role": "assistant", "content": forum.answer(question).text}]
 
 
 def test_contact_follow_up_resolves_them_from_the_previous_answer(forum):

@@ -4,8 +4,6 @@ Offline and fast: pure functions, or the small forum notes (tests/data/forum_not
 hashing embedder.
 """
 
-from pathlib import Path
-
 import pytest
 
 from assistant.answering import Answerer
@@ -19,30 +17,15 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
 from ingest.pipeline import ingest_paths
-from tests.conftest import HashingEmbeddings
+from tests.conftest import HashingEmbeddings, conversation
 
-NOTES = Path(__file__).parent / "data" / "forum_notes"
 BRIDGES = "Bridges Family Trust"
 HARBOUR = "Harbour Youth Partnership"
 EVENT = "Kinship Learning Forum"
 
 
-@pytest.fixture(scope="module")
-def forum(tmp_path_factory: pytest.TempPathFactory) -> Answerer:
-    settings = Settings(
-        store_dir=tmp_path_factory.mktemp("forum") / "store", embedding_model="fake-hashing", collection="forum_notes"
-    )
-    store = open_store(settings, HashingEmbeddings())
-    ingest_paths(store, [NOTES], settings, progress=False)
-    return Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings)
-
-
 def chunk_of(forum: Answerer, organisation: str) -> str:
     return next(p.chunk_id for p in forum.retriever.passages if p.metadata.organisation == organisation)
-
-
-def conversation(forum: Answerer, question: str) -> list[dict[str, str]]:
-    return [{"role": "user", "content": question}, {"role": "assistant", "content": forum.answer(question).text}]
 
 
 def passage(text: str, chunk: str = "c1") -> Passage:
