@@ -25,7 +25,7 @@ from assistant.prompts import Prompts
 from assistant.questions import SINGLE_FACTS, AskedFact, FactKind, asked_fact
 from assistant.retrieval import HybridRetriever, validate_query
 from assistant.settings import Settings
-from assistant.text import CITED_SENTENCE_END, stem, tokenize, without_citations
+from assistant.text import CITED_SENTENCE_END, tokenize, without_citations
 
 _MORE = re.compile(r"\b(else|other|another|more|besides)\b", re.IGNORECASE)
 
@@ -108,7 +108,7 @@ class Answerer:
         asked = asked_fact(standalone)
         units = self.picker.units(results, self.settings.pick_units)
         candidates, about, similarity = self._choices(question, standalone, vector, asked, units, history, scoped)
-        relevance = self.gate.relevance(question, standalone, results, similarity)
+        relevance = self.gate.relevance(question, standalone, results, similarity, narrowed=_narrowed(filters))
         # One fact asked of something the best passages never name ("Who is the current First Minister?")
         # is asked of something else.
         if relevance is None or (asked.kind in SINGLE_FACTS and self.gate.names_not_used(standalone, results)[1]):
@@ -119,7 +119,9 @@ class Answerer:
         def from_notes() -> list[SupportedSentence]:
             """The extractive answer, verified; its passages are numbered after those already supplied."""
             return self.gate.grounding.verify(
-                self.composer.draft(asked, candidates, units, passages, about, standalone), passages, by_line=True
+                self.composer.draft(asked, candidates, units, passages, about, standalone, filters),
+                passages,
+                by_line=True,
             )
 
         citations: dict[int, int] = {}  # supplied passage number -> citation number shown
@@ -188,17 +190,15 @@ class Answerer:
         return [replace(result, rank=rank) for rank, result in enumerate(merged[:k], start=1)], len(first)
 
     def _named(self, question: str) -> set[str] | None:
-        """The passages of the one organisation or project a question names, if it names one: by its full
-        name, or a one-word name in its own capitals or that is no everyday word ("cyrenians", not "circle").
-        A question naming several is about what they share: it is searched as it is."""
-        named = [
-            name
-            for name in self.retriever.names_in(question)
-            if len(name.split()) > 1 or name in question or not self.gate.grounding.everyday(stem(name.lower()))
-        ]
-        if len(named) != 1:
+        """The passages of the one organisation or project a question names (see ``Gate.names_of_notes``), or
+        of the phrase of small words it quotes ("the all about me programme"); None when it names several
+        (it is about what they share) or none."""
+        named = self.gate.names_of_notes(question)
+        if len(named) > 1:
             return None
-        return self.retriever.about(named[0], self.settings.named_passages, within=True) or None
+        if named:
+            return self.retriever.about(named[0], self.settings.named_passages, within=True) or None
+        return self.retriever.quoted(question, self.settings.quoted_units) or None
 
     def _choices(
         self,
@@ -224,8 +224,8 @@ class Answerer:
         judged = scored
         if history and standalone != question and self.gate.grounding.content_tokens(question):
             scored = self.picker.candidates(question, vector, asked, units, self.gate.grounding)
-        # A follow-up about a project the conversation named is answered from that project's notes first
-        # (the first ``scoped`` results).
+        # A follow-up about a project the conversation named, or a question naming one, is answered from that
+        # project's notes first (the first ``scoped`` results).
         scored = sorted(scored, key=lambda candidate: candidate.unit_rank >= scoped)
         own_line = set(asked.kinds) & {FactKind.CONTACT, FactKind.DATE, FactKind.YEAR, FactKind.PLACE}
         direct = {
@@ -355,3 +355,8 @@ def _timings(started: float, retrieved: float, done: float) -> dict[str, float]:
         "generate_ms": (done - retrieved) * 1000,
         "total_ms": (done - started) * 1000,
     }
+
+
+def _narrowed(filters: SearchFilters | None) -> bool:
+    """The user chose what to search (an organisation, an event, a document): that is what the question is about."""
+    return filters is not None and bool(filters.organisation or filters.event or filters.source)

@@ -4,7 +4,7 @@ it. Points are the finder's standing sentences; a model may rewrite them, and ev
 from assistant.errors import GeneratorFailed
 from assistant.finder import ProjectFinder, Standing
 from assistant.generation import ModelText
-from assistant.grounding import render, subject_of
+from assistant.grounding import briefing_subject, render
 from assistant.models import Briefing, Citation, Passage
 from assistant.picking import attributed
 from assistant.prompts import Prompts
@@ -35,7 +35,7 @@ class Briefer:
         """The points, and the project, table or event they all come from if the briefing names one: one
         point from each project on a topic; several from one when the briefing names it ("what the Families
         Outside table said about change in a crisis")."""
-        for name in self.finder.retriever.names_in(subject):
+        for name in self.finder.gate.names_of_notes(subject):
             about = self.finder.retriever.about(name, _NAMED_MOST)
             if about:
                 points = self.finder.standings(
@@ -48,7 +48,7 @@ class Briefer:
     def brief(self, topic: str) -> Briefing:
         """A headline and 3-6 cited key points from as many different projects as the notes support, each
         point naming the project it comes from; or from the one project, table or event the topic names."""
-        subject = subject_of(validate_query(topic, self.settings))
+        subject = briefing_subject(validate_query(topic, self.settings))
         standings, named = self._standings(subject)
         best = standings[: self.settings.briefing_points]
         if not best:

@@ -7,7 +7,7 @@ import re
 from assistant.finder import ProjectFinder
 from assistant.gate import Gate
 from assistant.grounding import SupportedSentence
-from assistant.models import Passage, spelled_date
+from assistant.models import Passage, SearchFilters, spelled_date
 from assistant.picking import Candidate, SentencePicker, UnitSentences, attributed
 from assistant.questions import SINGLE_FACTS, AskedFact, FactKind, states
 from assistant.retrieval import HybridRetriever
@@ -46,6 +46,7 @@ class Composer:
         passages: list[Passage],
         about: Passage | None = None,
         topic: str = "",
+        filters: SearchFilters | None = None,
     ) -> str:
         """The extractive answer: the direct answer first, then supporting points, each naming its project.
 
@@ -62,7 +63,8 @@ class Composer:
             # "Has anyone ...?" is answered as the finder answers it: the projects, the first with its best
             # lines, the others with one each.
             depth = self.settings.answer_projects * _FINDER_DEPTH_PER_PROJECT
-            standings = self.finder.standings(topic, depth, general=True)[: self.settings.answer_projects]
+            standings = self.finder.standings(topic, depth, general=True, filters=filters)
+            standings = standings[: self.settings.answer_projects]
             if standings:
                 first = standings[0]
                 more = [
@@ -70,7 +72,7 @@ class Composer:
                     for candidate in checkable
                     if candidate.passage.metadata.unit_id == first.passage.metadata.unit_id
                     and candidate.key not in {sentence.key for sentence in first.sentences}
-                ][: self.settings.pick_per_unit - len(first.sentences)]
+                ][: max(0, self.settings.pick_per_unit - len(first.sentences))]
                 picked = [*first.sentences, *more, *(s for standing in standings[1:] for s in standing.sentences)]
         lines: list[str] = []
 

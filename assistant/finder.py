@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from assistant.gate import Gate, closest
-from assistant.models import Citation, Passage, ProjectMatch, SearchResult
+from assistant.models import Citation, Passage, ProjectMatch, SearchFilters, SearchResult
 from assistant.picking import Candidate, SentencePicker
 from assistant.questions import asked_fact
 from assistant.retrieval import HybridRetriever, validate_query
@@ -55,15 +55,22 @@ class ProjectFinder:
         return matches
 
     def standings(
-        self, topic: str, depth: int, general: bool = False, among: set[str] | None = None, each: int = 1
+        self,
+        topic: str,
+        depth: int,
+        general: bool = False,
+        among: set[str] | None = None,
+        each: int = 1,
+        filters: SearchFilters | None = None,
     ) -> list[Standing]:
         """For each organisation among the top ``depth`` results, its sentence closest to the topic (with the
         one it leans on), best first; sentences stating a plan's aims, headings and fragments never stand for a
         project.
         ``general``: notes that name no organisation (a discussion's points) count too, one per unit.
-        ``among``: only these chunks; ``each``: this many sentences for each organisation (or unit)."""
+        ``among``: only these chunks; ``each``: this many sentences for each organisation (or unit);
+        ``filters``: the user's (an organisation, an event, dates)."""
         vector = self.retriever.embed(topic)
-        results = self.retriever.search(topic, k=depth, vector=vector, among=among)
+        results = self.retriever.search(topic, k=depth, filters=filters, vector=vector, among=among)
         units = self.picker.units(results, len(results))
         candidates = self.picker.candidates(
             topic, vector, asked_fact(""), units, self.gate.grounding, self.settings.finder_rank_step

@@ -8,7 +8,7 @@ from assistant.gate import Gate
 from assistant.generation import ModelText
 from assistant.grounding import strip_citations, subject_of
 from assistant.prompts import Prompts
-from assistant.questions import framing_removed
+from assistant.questions import CARRIED, framing_removed
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.text import CITATION, tokenize
@@ -20,13 +20,13 @@ _NAME_IN_ANSWER = re.compile(r"\b[A-Z][\w'’#-]*(?:\s+(?:of\s+|and\s+|for\s+)?[
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,7}\b")
 # "The second one", "the latter", "the other project": one of the projects the previous answer named.
 _ORDINAL = re.compile(
-    r"\bthe (first|second|third|fourth|former|latter|last|other)\b(?!\s+(?:time|day|week|year|month|event)s?\b)",
+    r"\bthe (first|second|third|fourth|former|latter|last|other)"
+    r"(?=\s+(?:one|project|organisation|organization|group|team|council|charity|example|table|poster)s?\b|\s*[?.!]?\s*$"
+    r"|\s*[-–,])",
     re.IGNORECASE,
 )
 # A question naming something of its own: a capitalised word after its first, or an acronym.
 _OWN_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b(?!I\b)[A-Z][\w'’-]*")
-# What ``carry_entities`` appended: "(Midlothian Council; CP)".
-_CARRIED = re.compile(r"\(([^()]*)\)\s*$")
 _SHORT_FOLLOW_UP_WORDS = 8
 _POSSESSIVE = re.compile(r"['’]s?$")
 # A carried name mentioned in more passages than this (an event's name) says too little to read them first.
@@ -109,7 +109,7 @@ class FollowUps:
     def scope(self, standalone: str) -> set[str] | None:
         """The passages about what a standalone follow-up carries from the conversation ("What did they find?
         (Passion4Fusion)"), to be read first: those about the first carried name that has a few; else None."""
-        carried = _CARRIED.search(standalone)
+        carried = CARRIED.search(standalone)
         if carried is None:
             return None
         for name in carried.group(1).split("; "):
@@ -117,10 +117,6 @@ class FollowUps:
             if about:
                 return about
         return None
-
-    def named_in(self, answer: str) -> list[str]:
-        """The organisations, projects and events of the notes that an answer names, and its acronyms."""
-        return [name for group in self.named_groups(answer) for name in group]
 
     def named_groups(self, answer: str) -> list[list[str]]:
         """What an answer names, in its order, one group per project: an organisation and its project

@@ -2,11 +2,12 @@
 
 from assistant.embeddings import vocabulary
 from assistant.grounding import Grounding
-from assistant.models import SearchResult
+from assistant.models import Passage, SearchResult
 from assistant.picking import Candidate
-from assistant.questions import asked_part
+from assistant.questions import asked_part, without_carried
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
+from assistant.text import tokenize
 
 
 class Gate:
@@ -31,10 +32,18 @@ class Gate:
         return self._grounding[1]
 
     def relevance(
-        self, question: str, standalone: str, results: list[SearchResult], similarity: float | None
+        self,
+        question: str,
+        standalone: str,
+        results: list[SearchResult],
+        similarity: float | None,
+        narrowed: bool = False,
     ) -> float | None:
-        """How well the notes cover the question, or None if they do not: it names nothing they never
-        mention, and a passage covers its content words or a sentence is close to it in meaning."""
+        """How well the notes cover the question, or None if they do not. It must name nothing they never
+        mention (in what it asks, not in what the asker says of themselves), and reach the relevance threshold;
+        below it, a description of 25+ words is covered by a sentence close in meaning, and any question by
+        the best passages using every name it gives (or the user having ``narrowed`` the search to an
+        organisation, event or document) at the relevance floor, or by the phrase of small words it quotes."""
         if not results or self.grounding.unknown_names(asked_part(question)):
             return None
         relevance = self.grounding.relevance(standalone, results, similarity)
@@ -45,10 +54,31 @@ class Gate:
         close = similarity is not None and similarity >= self.settings.sentence_similarity_threshold
         # A question giving the names the best passages use ("When was the Kinship Learning Forum held?") is
         # about them, whatever its other words.
-        named = relevance >= self.settings.relevance_floor and self.grounding.uses_names_given(
-            standalone, [result.passage for result in results[: self.settings.answer_passages]]
-        )
-        return relevance if (described and close) or named else None
+        best = [result.passage for result in results[: self.settings.answer_passages]]
+        named = relevance >= self.settings.relevance_floor and self.grounding.uses_names_given(standalone, best)
+        # The user chose what to search (an organisation, an event): the question is about that, and is
+        # covered as a question naming it is.
+        named = named or (narrowed and relevance >= self.settings.relevance_floor)
+        return relevance if (described and close) or named or self._quotes(standalone, best) else None
+
+    def _quotes(self, question: str, best: list[Passage]) -> bool:
+        """The question quotes a phrase of small words that a best passage uses and few other units do:
+        a name the word counts cannot see ("the all about me programme")."""
+        quoted = self.retriever.quoted(question, self.settings.quoted_units)
+        return any(passage.chunk_id in quoted for passage in best)
+
+    def names_of_notes(self, question: str) -> list[str]:
+        """The organisations, projects and events of the notes a question names: by a name it writes as the
+        notes do, of three words or more, or whose words are not all everyday English ("cyrenians", "west
+        lothian council"; not "the promise" or "circle", which may be the asker's own words)."""
+        grounding = self.grounding
+        return [
+            name
+            for name in self.retriever.names_in(question)
+            if name in question
+            or len(name.split()) >= 3
+            or not all(grounding.everyday(word) for word in tokenize(name))
+        ]
 
     def covered(self, question: str, standalone: str, results: list[SearchResult], similarity: float | None) -> bool:
         return self.relevance(question, standalone, results, similarity) is not None
@@ -64,9 +94,10 @@ class Gate:
         return bool(names) or relevance >= self.settings.near_miss_relevance
 
     def names_not_used(self, question: str, results: list[SearchResult]) -> tuple[list[str], list[str]]:
-        """The names of two words or more a question gives, and those its best passages never use."""
+        """The names of two words or more a question gives, and those its best passages never use: names
+        in what it asks, not in what the asker says of themselves or in what a follow-up carried over."""
         best = [result.passage for result in results[: self.settings.answer_passages]]
-        return self.grounding.names_not_used(question, best)
+        return self.grounding.names_not_used(asked_part(without_carried(question)), best)
 
 
 def closest(candidates: list[Candidate]) -> float | None:

@@ -27,7 +27,6 @@ _DANGLING_END = re.compile(
     r"(?:\b(?:are|is|were|was|include|includes|including|of|to|the|a|an|and|or|with|by|for|as|such as)|:)\s*$",
     re.IGNORECASE,
 )
-# The framing of a request ("Prepare a short briefing, with sources, on ..."), not its subject.
 # The framing of a request ("Can you pull together a one-page note for councillors, with sources, on what the
 # notes say about ..."), not its subject.
 _REQUEST = re.compile(
@@ -87,8 +86,15 @@ def subject_of(question: str) -> str:
     request = _REQUEST.match(question.strip())
     asked = question.strip()[request.end() :] if request and (request["verb"] or request["noun"]) else question
     subject = _TELL_ME.sub("", asked.strip(), count=1)
-    subject = _AUDIENCE.sub("", subject.strip(" ,.?"), count=1)
     return re.sub(r"\s+", " ", subject).strip(" ,.?") or question
+
+
+def briefing_subject(request: str) -> str:
+    """What a briefing request is about: its subject (``subject_of``) without who it is for or how it is to be
+    written at its end (", for a team meeting", "with sources please"). Only for briefings: in a chat
+    question "for a kinship carers group" is what it asks about."""
+    subject = subject_of(request)
+    return _AUDIENCE.sub("", subject, count=1).strip(" ,.?") or subject
 
 
 def evidence(passage: Passage) -> str:
@@ -125,7 +131,8 @@ class Grounding:
     """Scores how well passages cover a question and whether a sentence is supported by a passage.
 
     ``idf`` comes from the BM25 index: rare words weigh more. Words the notes never use weigh as much
-    as the rarest word, so a question about something absent scores low however common its other words.
+    as the rarest word (everyday English words less), so a question about something absent scores low
+    however common its other words.
     """
 
     def __init__(
@@ -198,7 +205,7 @@ class Grounding:
         names = [
             _POSSESSIVE.sub("", match.group())
             for match in _QUESTION_NAME.finditer(question.strip())
-            if len(match.group().split()) >= 2
+            if len(match.group().split()) >= 2 and not match.group().isupper()  # "WHEN WAS IT HELD" is shouting
         ]
         return names, [name for name in names if not _used(name.lower().replace("’", "'"), text)]
 
@@ -206,10 +213,6 @@ class Grounding:
         """The question gives names of two words or more, and the passages use every one of them as such."""
         names, unused = self.names_not_used(question, passages)
         return bool(names) and not unused
-
-    def uses_only_known_words(self, text: str) -> bool:
-        """Every content word of ``text`` occurs somewhere in the notes."""
-        return all(token in self._idf for token in tokenize(text))
 
     def _weight(self, token: str) -> float:
         """A word's idf; a word the notes never use weighs as much as their rarest, less if it is an everyday
@@ -237,7 +240,7 @@ class Grounding:
         The similarity is the best sentence's (``sentence_similarity``) when known, else the best
         passage's. Coverage counts the question's content words only (see ``content_tokens``), so a
         long first-person question is judged on what it asks about; a word the notes never use weighs
-        as much as the rarest word they do.
+        as much as the rarest word they do, or less if it is an everyday word (see ``_weight``).
         """
         subject = " ".join(self.content_tokens(question))
         dense = max((max(result.dense_similarity or 0.0, 0.0) for result in results), default=0.0)

@@ -178,7 +178,8 @@ _FIRST_PERSON = re.compile(
 _SEEKS_PROJECTS = re.compile(
     r"\b(has|have|is|are|was|were|did|does)\s+(anyone|anybody|someone|somebody|any\s+(projects?|organisations?|"
     r"organizations?|councils?|charities|services|groups?|teams?|schools?|partnerships?))\b|"
-    r"\b(any|other)\s+(examples?|projects?|organisations?|organizations?)\b|\banyone\s+(doing|done|tried|working)\b",
+    r"\b(any|(?<!the )other)\s+(examples?|projects?|organisations?|organizations?)\b|"
+    r"\banyone\s+(doing|done|tried|working)\b",
     _I,
 )
 
@@ -313,6 +314,15 @@ _ABOUT_ASKER = re.compile(
     r"^\W*(i|i'm|im|i've|ive|i'd|we|we're|we've|our|my)\b(?!.*\b(has|have|does|do|is|are) (anyone|anybody|someone)\b)",
     _I,
 )
+
+
+# What a follow-up carried over from the conversation, appended to it: "(Midlothian Council; CP)".
+CARRIED = re.compile(r"\s*\(([^()]*)\)\s*$")
+
+
+def without_carried(question: str) -> str:
+    """A standalone follow-up without the names it carried over from the conversation."""
+    return CARRIED.sub("", question) or question
 
 
 def asked_part(question: str) -> str:

@@ -1,5 +1,6 @@
 """Hybrid retrieval: dense (Chroma) and BM25 over the same live chunks, fused by reciprocal rank."""
 
+import functools
 import re
 from collections import Counter
 from dataclasses import asdict
@@ -18,7 +19,7 @@ from assistant.errors import QueryError
 from assistant.models import Passage, SearchFilters, SearchResult, date_number
 from assistant.settings import Settings
 from assistant.store import ChunkSentences, ChunkStore, ManifestEntry, chunk_quotes
-from assistant.text import clean_query, query_problem, tokenize
+from assistant.text import STOPWORDS, WORD, clean_query, query_problem, tokenize
 
 # Sentence records kept in memory: a few thousand chunks' worth is a few MB.
 _SENTENCE_CACHE_CHUNKS = 4096
@@ -71,15 +72,41 @@ class HybridRetriever:
         found = named or {passage.chunk_id for passage in self.passages if folded in _folded(passage.text)}
         return found if len(found) <= most else set()
 
+    def quoted(self, question: str, most_units: int) -> set[str]:
+        """The chunks of the few units (``most_units`` or fewer) that use a phrase the question quotes: three
+        to five words, all but one at most small words the word index drops, two or more of them not the glue
+        of a question ("all about me" in "whats the all about me programme"). Empty when there is none."""
+        words = WORD.findall(question.lower().replace("’", "'"))
+        phrases = [
+            " ".join(words[start : start + size])
+            for size in (5, 4, 3)
+            for start in range(len(words) - size + 1)
+            if sum(word not in STOPWORDS for word in words[start : start + size]) <= 1
+            and sum(word not in _QUESTION_GLUE for word in words[start : start + size]) >= 2
+        ]
+        index = self._index
+        for phrase in phrases:
+            pattern = re.compile(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])")
+            found = [position for position, text in enumerate(index.lowered) if pattern.search(text)]
+            units = {index.passages[position].metadata.unit_id for position in found}
+            if found and len(units) <= most_units:
+                return {index.passages[position].chunk_id for position in found}
+        return set()
+
     def names_in(self, text: str) -> list[str]:
-        """The organisations, projects and events of the notes that ``text`` names, longest first."""
+        """The organisations, projects and events of the notes that ``text`` names as words ("ArtClub?" as
+        "ArtClub"), longest first; a name inside a longer one named ("Angus" in "Angus Council") is left out."""
         folded = _folded(text)
-        names = {
-            name for passage in self.passages
-            for name in (passage.metadata.organisation, passage.metadata.project, passage.metadata.event)
-            if name and len(name) > 3 and _folded(name) in folded
-        }  # fmt: skip
-        return sorted(names, key=len, reverse=True)
+        names: set[str] = set()
+        for passage in self.passages:
+            for name in (passage.metadata.organisation, passage.metadata.project, passage.metadata.event):
+                bare = _folded(name).strip(" ?!.")
+                if len(bare) > 3 and re.search(rf"(?<![\w']){re.escape(bare)}(?![\w'])", folded):
+                    names.add((name or "").strip(" ?!."))
+        longest = sorted(names, key=len, reverse=True)
+        return [
+            name for name in longest if not any(name != other and _folded(name) in _folded(other) for other in longest)
+        ]
 
     @property
     def documents(self) -> dict[str, ManifestEntry]:
@@ -268,6 +295,11 @@ class _Index:
                 weights.append(self.idf[word] * count * (k1 + 1) / (count + norm))
         self.weights = csc_matrix((weights, (rows, columns)), shape=(len(corpus), len(self.columns)))
 
+    @functools.cached_property
+    def lowered(self) -> list[str]:
+        """Each passage's text in lower case, straight apostrophes: for phrase search."""
+        return [passage.text.lower().replace("’", "'") for passage in self.passages]
+
     def body_words(self, position: int) -> set[str]:
         """A passage's words, for near-duplicate checks; computed once (a lost race only recomputes)."""
         words = self._body_words.get(position)
@@ -289,6 +321,14 @@ class _Index:
         # Best score first; ties by position, as a stable sort over positions gives.
         order = candidates[np.argsort(-scores[candidates], kind="stable")]
         return [int(position) for position in order[:limit]]
+
+
+# The words that hold a question together rather than name anything.
+_QUESTION_GLUE = frozenset(
+    "what whats is the who whos it its how do does did a an of to in for and are was were there any this that "
+    "they them their on at by with from be been has have had can could would should will i you we our my your me "
+    "tell".split()
+)
 
 
 def _folded(text: str | None) -> str:

@@ -137,13 +137,13 @@ class Settings(BaseSettings):
     # For a kind of fact asked that no picked sentence states, the best sentence of the best sentence's unit
     # stating it joins at this share of the best score (other units: dates of other events crept in).
     pick_kind_share: float = Field(default=0.6, ge=0, le=1)
-    # The finder and briefings show a project only for a sentence at least this close to the challenge
-    # (cosine): below it, cards were padding ("Structures that don't allow it.") on the realistic set.
     # A chat question asking who has done something ("Has anyone ...?") is answered with this many projects.
     answer_projects: int = Field(default=3, ge=1)
     # What each place lower in the search costs a sentence in the finder and briefings, which read ~20
     # results, not 3: at the chat's step a project ranked 10th could not stand however close its sentence.
     finder_rank_step: float = Field(default=0.01, ge=0)
+    # The finder and briefings show a project only for a sentence at least this close to the challenge
+    # (cosine): below it, cards were padding ("Structures that don't allow it.") on the realistic set.
     finder_min_similarity: float = Field(default=0.35, ge=0, le=1)
     # Units (whole project blocks, tables, rows) of the top results whose sentences are candidates.
     pick_units: int = Field(default=3, ge=1)
@@ -156,6 +156,9 @@ class Settings(BaseSettings):
     follow_up_passages: int = Field(default=2, ge=1)
     # ... as does a question naming an organisation or project whose notes are this many passages or fewer.
     named_passages: int = Field(default=12, ge=1)
+    # A phrase of small words a question quotes ("all about me") names something when this many units or
+    # fewer use it: its notes are read first, and the question counts as covered if they are among the best.
+    quoted_units: int = Field(default=2, ge=1)
     briefing_points: int = Field(default=6, ge=3)
 
     # The web app. Serving beyond this machine (any host but loopback) requires auth.
