@@ -185,8 +185,8 @@ class Answerer:
         first = self.retriever.search(
             standalone, k=self.settings.follow_up_passages, filters=filters, vector=vector, among=scope
         )
-        chosen = {result.passage.chunk_id for result in first}
-        merged = first + [result for result in results if result.passage.chunk_id not in chosen]
+        chosen = {result.passage.metadata.unit_id for result in first}
+        merged = first + [result for result in results if result.passage.metadata.unit_id not in chosen]
         return [replace(result, rank=rank) for rank, result in enumerate(merged[:k], start=1)], len(first)
 
     def _named(self, question: str) -> set[str] | None:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from assistant.text import EMAIL, split_sentences
+from assistant.text import EMAIL, split_sentences, tokenize
 
 
 class FactKind(Enum):
@@ -163,6 +163,7 @@ _LIST_SHAPE = re.compile(r";|:\s|\b\w+, \w+(?: \w+)?,? and\b")
 _FIRST_PERSON = re.compile(
     r"\b(i|i'm|im|i've|ive|i'd|id|me|my|we|we're|were|we've|our|us|anyone|anybody|someone|somebody|"
     r"wondering|looking|want|wanted|need|needs|love|like|please|thanks|thank|tbh|honestly|really|just|"
+    r"hi|hello|hey|dear|morning|afternoon|cheers|"
     r"actually|know|tell|give|show|point|help|idea|ideas|example|examples|something|anything|stuff|thing|things|"
     r"kind|sort|"
     r"has|have|had|got|get|getting|been|doing|done|does|did|could|would|should|can|may|might|must|"
@@ -327,10 +328,12 @@ def without_carried(question: str) -> str:
 
 def asked_part(question: str) -> str:
     """The question without its statements about the asker: the sentences that ask, and any that do not
-    start with "I", "we", "our" or "my"; the whole question when every sentence does."""
+    start with "I", "we", "our" or "my"; the whole question when what is left asks about nothing ("Hi
+    there.")."""
     sentences = split_sentences(" ".join(question.split()))
-    kept = [s for s in sentences if s.rstrip().endswith("?") or not _ABOUT_ASKER.match(s)]
-    return " ".join(kept) or question
+    kept = " ".join(s for s in sentences if s.rstrip().endswith("?") or not _ABOUT_ASKER.match(s))
+    # "Hi there. I need to know what Ofsted said ...": what is left must still ask about something.
+    return kept if tokenize(framing_removed(kept)) else question
 
 
 # The words that ask for a kind of fact are not what the question is about.

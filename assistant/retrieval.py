@@ -62,14 +62,14 @@ class HybridRetriever:
         whose text mentions it ("Bright Spots"); none when more than ``most`` are (it says too little)."""
         folded = _folded(name)
         words = re.compile(rf"(?<!\w){re.escape(folded)}(?!\w)")
-
-        def names(passage: Passage) -> bool:
-            fields = [_folded(field) for field in (passage.metadata.organisation, passage.metadata.project,
-                                                    passage.metadata.event)]  # fmt: skip
-            return folded in fields or (within and any(words.search(field) for field in fields))
-
-        named = {passage.chunk_id for passage in self.passages if names(passage)}
-        found = named or {passage.chunk_id for passage in self.passages if folded in _folded(passage.text)}
+        named = {
+            chunk_id
+            for field, chunks in self._index.named_chunks.items()
+            if field == folded or (within and words.search(field))
+            for chunk_id in chunks
+        }
+        index = self._index
+        found = named or {index.passages[at].chunk_id for at, text in enumerate(index.lowered) if folded in text}
         return found if len(found) <= most else set()
 
     def quoted(self, question: str, most_units: int) -> set[str]:
@@ -97,12 +97,12 @@ class HybridRetriever:
         """The organisations, projects and events of the notes that ``text`` names as words ("ArtClub?" as
         "ArtClub"), longest first; a name inside a longer one named ("Angus" in "Angus Council") is left out."""
         folded = _folded(text)
-        names: set[str] = set()
-        for passage in self.passages:
-            for name in (passage.metadata.organisation, passage.metadata.project, passage.metadata.event):
-                bare = _folded(name).strip(" ?!.")
-                if len(bare) > 3 and re.search(rf"(?<![\w']){re.escape(bare)}(?![\w'])", folded):
-                    names.add((name or "").strip(" ?!."))
+        names = {
+            name.strip(" ?!.")
+            for name in self._index.names
+            if len(bare := _folded(name).strip(" ?!.")) > 3
+            and re.search(rf"(?<![\w']){re.escape(bare)}(?![\w'])", folded)
+        }
         longest = sorted(names, key=len, reverse=True)
         return [
             name for name in longest if not any(name != other and _folded(name) in _folded(other) for other in longest)
@@ -294,6 +294,27 @@ class _Index:
                 columns.append(self.columns[word])
                 weights.append(self.idf[word] * count * (k1 + 1) / (count + norm))
         self.weights = csc_matrix((weights, (rows, columns)), shape=(len(corpus), len(self.columns)))
+
+    @functools.cached_property
+    def named_chunks(self) -> dict[str, set[str]]:
+        """The chunks of each organisation, project and event, by its name folded (computed once per index)."""
+        chunks: dict[str, set[str]] = {}
+        for passage in self.passages:
+            meta = passage.metadata
+            for name in (meta.organisation, meta.project, meta.event):
+                if name:
+                    chunks.setdefault(_folded(name), set()).add(passage.chunk_id)
+        return chunks
+
+    @functools.cached_property
+    def names(self) -> set[str]:
+        """The names of the organisations, projects and events, as the notes write them."""
+        return {
+            name
+            for passage in self.passages
+            for name in (passage.metadata.organisation, passage.metadata.project, passage.metadata.event)
+            if name
+        }
 
     @functools.cached_property
     def lowered(self) -> list[str]:

@@ -473,3 +473,20 @@ def test_a_phrase_of_small_words_names_what_the_word_index_cannot_see(tmp_path):
     assert answerer.retriever.quoted("tell me about it", 2) == set()  # the glue of a question names nothing
     answer = answerer.answer("whats the all about me programme n who runs it")
     assert answer.answered and "Riverside Trust" in answer.text, answer.text
+
+
+def test_a_greeting_before_a_first_person_request_does_not_become_the_question():
+    """ "Hi there. I need to know what Ofsted said ...": the request is what is asked, Ofsted and all."""
+    question = "Hi there. I need to know what Ofsted said about kinship care"
+    assert "Ofsted" in asked_part(question)
+
+
+def test_a_follow_up_reads_each_unit_once(forum):
+    """The named project's passages come first, and no unit appears twice among the results."""
+    history = conversation(forum, f"What did {HARBOUR} develop?")
+    answer = forum.answer("What tools does it have?", history)
+    assert answer.answered
+    results, scoped = forum._search(answer.standalone_question, forum.retriever.embed(answer.standalone_question),
+                                    None, True)  # fmt: skip
+    units = [result.passage.metadata.unit_id for result in results]
+    assert scoped >= 1 and len(units) == len(set(units))
