@@ -25,7 +25,7 @@ from assistant.prompts import Prompts
 from assistant.questions import SINGLE_FACTS, AskedFact, FactKind, asked_fact
 from assistant.retrieval import HybridRetriever, validate_query
 from assistant.settings import Settings
-from assistant.text import CITED_SENTENCE_END, tokenize, without_citations
+from assistant.text import CITED_SENTENCE_END, spelled_out, tokenize, without_citations
 
 _MORE = re.compile(r"\b(else|other|another|more|besides)\b", re.IGNORECASE)
 
@@ -100,6 +100,7 @@ class Answerer:
         except GeneratorFailed as failure:
             notices.append(str(failure))
             standalone = self.followups.carry_entities(question, history)
+        standalone = spelled_out(standalone)
         vector = self.retriever.embed(standalone)  # one embedding serves retrieval and sentence picking
         results, scoped = self._search(standalone, vector, filters, bool(history))
         retrieved = time.perf_counter()

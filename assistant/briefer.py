@@ -10,7 +10,7 @@ from assistant.picking import attributed
 from assistant.prompts import Prompts
 from assistant.retrieval import validate_query
 from assistant.settings import Settings
-from assistant.text import plural
+from assistant.text import plural, spelled_out
 
 # Results read for a briefing: more than the finder's, since general notes count as points too.
 _DEPTH = 18
@@ -48,7 +48,7 @@ class Briefer:
     def brief(self, topic: str) -> Briefing:
         """A headline and 3-6 cited key points from as many different projects as the notes support, each
         point naming the project it comes from; or from the one project, table or event the topic names."""
-        subject = briefing_subject(validate_query(topic, self.settings))
+        subject = briefing_subject(spelled_out(validate_query(topic, self.settings)))
         standings, named = self._standings(subject)
         best = standings[: self.settings.briefing_points]
         if not best:

@@ -151,6 +151,36 @@ def clean_query(query: str) -> str:
     return re.sub(r"\s+", " ", _CONTROL.sub(" ", cleaned)).strip()
 
 
+# The sector's shorthand, as people type it ("sw students", "LAs", "ceyp"), and what the notes write instead.
+_SHORTHAND = {
+    "sw": "social work",
+    "uni": "university",
+    "la": "local authority",
+    "las": "local authorities",
+    "yp": "young people",
+    "cyp": "children and young people",
+    "ceyp": "care experienced young people",
+    "lac": "looked after children",
+    "asn": "additional support needs",
+    "ppl": "people",
+    "kids": "children",
+}
+_SHORTHAND_WORD = re.compile(rf"(?<![\w'’-])({'|'.join(_SHORTHAND)})(?![\w'’-])", re.IGNORECASE)
+
+
+def spelled_out(question: str) -> str:
+    """The question with the sector's shorthand written as the notes write it ("sw students" is "social
+    work students"), so word matching and the embedder both see the notes' words."""
+
+    def written_out(match: re.Match[str]) -> str:
+        word = match.group()
+        if word.lower() in ("la", "las") and not word.startswith("LA"):
+            return word  # "la" in lower case is a word of its own; only "LA" and "LAs" are the council
+        return _SHORTHAND[word.lower()]
+
+    return _SHORTHAND_WORD.sub(written_out, question)
+
+
 def query_problem(cleaned: str, max_chars: int) -> str | None:
     """Why a cleaned question (see ``clean_query``) cannot be run, as one sentence for the user; None if it can.
     The caller raises the project's error with it."""

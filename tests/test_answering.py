@@ -179,7 +179,7 @@ def test_project_finder_returns_distinct_projects_with_grounded_reasons(retrieve
 # the other sets (conversations: follow-ups leaning on the previous answer, and briefings).
 ACCEPTANCE = {
     "dev": {"false_refusals": 0, "facts": 0.85, "support": 0.90, "near_miss": 1.0, "off_corpus": 1.0},
-    "realistic": {"false_refusals": 1, "facts": 0.86, "support": 0.93, "near_miss": 0.8, "off_corpus": 1.0},
+    "realistic": {"false_refusals": 1, "facts": 0.87, "support": 0.94, "near_miss": 0.8, "off_corpus": 1.0},
     "fresh": {"false_refusals": 1, "facts": 0.88, "support": 0.93, "near_miss": 0.85, "off_corpus": 0.85},
     "conversations": {"false_refusals": 0, "facts": 0.85, "support": 0.97, "near_miss": 1.0, "off_corpus": 1.0},
 }

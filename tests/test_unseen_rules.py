@@ -490,3 +490,14 @@ def test_a_follow_up_reads_each_unit_once(forum):
                                     None, True)  # fmt: skip
     units = [result.passage.metadata.unit_id for result in results]
     assert scoped >= 1 and len(units) == len(set(units))
+
+
+def test_the_sectors_shorthand_is_written_as_the_notes_write_it():
+    """ "sw students at uni", "LAs", "ceyp": the notes write social work, university, local authorities."""
+    from assistant.text import spelled_out
+
+    assert spelled_out("sw students at uni") == "social work students at university"
+    assert spelled_out("LAs not joined up; CEYP and kids") == (
+        "local authorities not joined up; care experienced young people and children"
+    )
+    assert spelled_out("la la land, a swift uni-form") == "la la land, a swift uni-form"
