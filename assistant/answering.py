@@ -120,7 +120,7 @@ class Answerer:
         def from_notes() -> list[SupportedSentence]:
             """The extractive answer, verified; its passages are numbered after those already supplied."""
             return self.gate.grounding.verify(
-                self.composer.draft(asked, candidates, units, passages, about, standalone, filters),
+                self.composer.draft(asked, candidates, units, passages, about, standalone, filters, vector),
                 passages,
                 by_line=True,
             )

@@ -14,8 +14,6 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.text import tokenize
 
-# Results read per project for a question asking who has done something, as the finder reads them.
-_FINDER_DEPTH_PER_PROJECT = 4
 # A sentence about an event still to come: the notes' own date is not its date.
 _FUTURE = re.compile(r"\b(will be|next|upcoming|forthcoming|to be held|planned for)\b", re.IGNORECASE)
 
@@ -47,6 +45,7 @@ class Composer:
         about: Passage | None = None,
         topic: str = "",
         filters: SearchFilters | None = None,
+        vector: list[float] | None = None,
     ) -> str:
         """The extractive answer: the direct answer first, then supporting points, each naming its project.
 
@@ -62,8 +61,8 @@ class Composer:
         if topic and self._seeks_projects(asked, topic):
             # "Has anyone ...?" is answered as the finder answers it: the projects, the first with its best
             # lines, the others with one each.
-            depth = self.settings.answer_projects * _FINDER_DEPTH_PER_PROJECT
-            standings = self.finder.standings(topic, depth, general=True, filters=filters)
+            depth = self.finder.depth(self.settings.answer_projects)
+            standings = self.finder.standings(topic, depth, general=True, filters=filters, vector=vector)
             standings = standings[: self.settings.answer_projects]
             if standings:
                 first = standings[0]

@@ -46,7 +46,7 @@ class ProjectFinder:
         makes it relevant. A challenge the notes don't cover finds nothing."""
         challenge = spelled_out(validate_query(challenge, self.settings))
         matches: list[ProjectMatch] = []
-        for standing in self.standings(challenge, max(k * _DEPTH_PER_PROJECT, _MIN_DEPTH))[:k]:
+        for standing in self.standings(challenge, self.depth(k))[:k]:
             meta = standing.passage.metadata
             matches.append(
                 ProjectMatch(meta.organisation or meta.project or "", meta.project if meta.organisation else None,
@@ -54,6 +54,11 @@ class ProjectFinder:
                              [Citation(1, standing.passage, standing.result.score)])
             )  # fmt: skip
         return matches
+
+    @staticmethod
+    def depth(projects: int) -> int:
+        """How many search results to read for this many distinct projects."""
+        return max(projects * _DEPTH_PER_PROJECT, _MIN_DEPTH)
 
     def standings(
         self,
@@ -63,14 +68,16 @@ class ProjectFinder:
         among: set[str] | None = None,
         each: int = 1,
         filters: SearchFilters | None = None,
+        vector: list[float] | None = None,
     ) -> list[Standing]:
         """For each organisation among the top ``depth`` results, its sentence closest to the topic (with the
         one it leans on), best first; sentences stating a plan's aims, headings and fragments never stand for a
         project.
         ``general``: notes that name no organisation (a discussion's points) count too, one per unit.
         ``among``: only these chunks; ``each``: this many sentences for each organisation (or unit);
-        ``filters``: the user's (an organisation, an event, dates)."""
-        vector = self.retriever.embed(topic)
+        ``filters``: the user's (an organisation, an event, dates); ``vector``: the topic's embedding, when
+        the caller has it already."""
+        vector = vector or self.retriever.embed(topic)
         results = self.retriever.search(topic, k=depth, filters=filters, vector=vector, among=among)
         units = self.picker.units(results, len(results))
         candidates = self.picker.candidates(

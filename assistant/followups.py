@@ -11,7 +11,7 @@ from assistant.prompts import Prompts
 from assistant.questions import CARRIED, framing_removed
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
-from assistant.text import CITATION, tokenize
+from assistant.text import CITATION, POSSESSIVE, tokenize
 
 PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|there|else)\b", re.IGNORECASE)
 # A name in an answer: capitalised words, possibly joined by "of", "and", "for" ("Plan 21-24", "Bright Spots").
@@ -28,7 +28,6 @@ _ORDINAL = re.compile(
 # A question naming something of its own: a capitalised word after its first, or an acronym.
 _OWN_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b(?!I\b)[A-Z][\w'’-]*")
 _SHORT_FOLLOW_UP_WORDS = 8
-_POSSESSIVE = re.compile(r"['’]s?$")
 # A carried name mentioned in more passages than this (an event's name) says too little to read them first.
 _MOST_MENTIONS = 12
 _REWRITE_TOKENS = 60
@@ -139,7 +138,7 @@ class FollowUps:
         idf = self.retriever.idf()
         # Other names the answer gives that the notes use ("Bright Spots", "Plan 21-24"), and its acronyms.
         for match in [*_NAME_IN_ANSWER.finditer(text), *_ACRONYM.finditer(text)]:
-            name = _POSSESSIVE.sub("", match.group())
+            name = POSSESSIVE.sub("", match.group())
             words = tokenize(name)
             sentence_start = match.start() == 0 or text[: match.start()].rstrip().endswith((".", "!", "?", ":"))
             known = (len(name.split()) > 1 or name.isupper()) and bool(words) and all(word in idf for word in words)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from assistant.models import MONTH_NAMES, Passage, SearchResult, spelled_date
 from assistant.questions import asked_part, framing_removed
-from assistant.text import NUMBER_WORDS, cited_numbers, sentences_of, stem, tokenize, without_citations
+from assistant.text import NUMBER_WORDS, POSSESSIVE, cited_numbers, sentences_of, stem, tokenize, without_citations
 
 # Months and weekdays are dates, never unknown names.
 _CALENDAR = frozenset(
@@ -21,7 +21,6 @@ _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z’'-]{2,}(?:\s+[A-Z][a-zA-
 # A name in a question: capitalised words (or an acronym) not opening a sentence, "I" aside.
 _QUESTION_NAME = re.compile(r"(?<![.!?]\s)(?<!^)(?<!\S)(?!I\b)[A-Z][\w’'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w’'-]*)*")
 # A short sentence ending on one of these was cut from what it introduces ("The seven reports are [1].").
-_POSSESSIVE = re.compile(r"['’]s?$")
 _CUT_HEAD_WORDS = 10
 _DANGLING_END = re.compile(
     r"(?:\b(?:are|is|were|was|include|includes|including|of|to|the|a|an|and|or|with|by|for|as|such as)|:)\s*$",
@@ -203,7 +202,7 @@ class Grounding:
         the passages do not use as such."""
         text = " ".join(evidence(passage) for passage in passages).lower().replace("’", "'")
         names = [
-            _POSSESSIVE.sub("", match.group())
+            POSSESSIVE.sub("", match.group())
             for match in _QUESTION_NAME.finditer(question.strip())
             if len(match.group().split()) >= 2 and not match.group().isupper()  # "WHEN WAS IT HELD" is shouting
         ]

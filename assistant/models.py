@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import PurePath
 from typing import Any
 
-from assistant.text import who_label
+from assistant.text import fold, who_label
 
 MONTH_NAMES = (
     "January", "February", "March", "April", "May", "June",
@@ -187,9 +187,9 @@ class SearchFilters:
     def matches(self, meta: ChunkMetadata) -> bool:
         if self.source and meta.source != self.source:
             return False
-        if self.event and _folded(self.event) not in _folded(meta.event):
+        if self.event and fold(self.event) not in fold(meta.event):
             return False
-        if self.organisation and _folded(self.organisation) not in _folded(f"{meta.organisation} {meta.project}"):
+        if self.organisation and fold(self.organisation) not in fold(f"{meta.organisation} {meta.project}"):
             return False
         number = date_number(meta.date)
         low, high = date_number(self.date_from), date_number(self.date_to)
@@ -198,11 +198,6 @@ class SearchFilters:
         if low is not None and number is not None and number < low:
             return False
         return not (high is not None and number is not None and number > _end_of(self.date_to, high))
-
-
-def _folded(text: str | None) -> str:
-    """Case- and apostrophe-insensitive form for name matching ("King's" finds "King’s")."""
-    return (text or "").lower().replace("’", "'")
 
 
 def _end_of(date: str | None, number: int) -> int:

@@ -19,7 +19,7 @@ from assistant.errors import QueryError
 from assistant.models import Passage, SearchFilters, SearchResult, date_number
 from assistant.settings import Settings
 from assistant.store import ChunkSentences, ChunkStore, ManifestEntry, chunk_quotes
-from assistant.text import STOPWORDS, WORD, clean_query, query_problem, tokenize
+from assistant.text import STOPWORDS, WORD, clean_query, fold, query_problem, tokenize
 
 # Sentence records kept in memory: a few thousand chunks' worth is a few MB.
 _SENTENCE_CACHE_CHUNKS = 4096
@@ -60,7 +60,7 @@ class HybridRetriever:
         """The chunks about a name: those of the organisation, project or event of that name (``within``:
         also those whose names hold it as words, "CYCJ" in "Action for Children and the CYCJ"), else those
         whose text mentions it ("Bright Spots"); none when more than ``most`` are (it says too little)."""
-        folded = _folded(name)
+        folded = fold(name)
         words = re.compile(rf"(?<!\w){re.escape(folded)}(?!\w)")
         named = {
             chunk_id
@@ -96,17 +96,14 @@ class HybridRetriever:
     def names_in(self, text: str) -> list[str]:
         """The organisations, projects and events of the notes that ``text`` names as words ("ArtClub?" as
         "ArtClub"), longest first; a name inside a longer one named ("Angus" in "Angus Council") is left out."""
-        folded = _folded(text)
+        folded = fold(text)
         names = {
             name.strip(" ?!.")
             for name in self._index.names
-            if len(bare := _folded(name).strip(" ?!.")) > 3
-            and re.search(rf"(?<![\w']){re.escape(bare)}(?![\w'])", folded)
+            if len(bare := fold(name).strip(" ?!.")) > 3 and re.search(rf"(?<![\w']){re.escape(bare)}(?![\w'])", folded)
         }
         longest = sorted(names, key=len, reverse=True)
-        return [
-            name for name in longest if not any(name != other and _folded(name) in _folded(other) for other in longest)
-        ]
+        return [name for name in longest if not any(name != other and fold(name) in fold(other) for other in longest)]
 
     @property
     def documents(self) -> dict[str, ManifestEntry]:
@@ -303,7 +300,7 @@ class _Index:
             meta = passage.metadata
             for name in (meta.organisation, meta.project, meta.event):
                 if name:
-                    chunks.setdefault(_folded(name), set()).add(passage.chunk_id)
+                    chunks.setdefault(fold(name), set()).add(passage.chunk_id)
         return chunks
 
     @functools.cached_property
@@ -350,11 +347,6 @@ _QUESTION_GLUE = frozenset(
     "they them their on at by with from be been has have had can could would should will i you we our my your me "
     "tell".split()
 )
-
-
-def _folded(text: str | None) -> str:
-    """Case- and apostrophe-insensitive, for matching names ("King's" finds "King’s")."""
-    return (text or "").lower().replace("’", "'")
 
 
 def _jaccard(first: set[str], second: set[str]) -> float:

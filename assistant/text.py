@@ -207,6 +207,15 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 WHO_SEPARATOR = " – "
 
 
+def fold(text: str | None) -> str:
+    """Case- and apostrophe-insensitive form for matching names ("King's" finds "King’s")."""
+    return (text or "").lower().replace("’", "'")
+
+
+# A possessive ending ("Circle Group's"): a name without it is the name.
+POSSESSIVE = re.compile(r"['’]s?$")
+
+
 def who_label(organisation: str | None, project: str | None) -> str:
     """Whom a passage is about, as one label: "organisation – project", either alone when the other is
     missing, and the organisation alone when the project's name is already in it; "" for general notes."""
