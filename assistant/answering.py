@@ -108,6 +108,7 @@ class Answerer:
 
         asked = asked_fact(standalone)
         units = self.picker.units(results, self.settings.pick_units)
+        units += self._deeper(standalone, vector, filters, asked, results, units)
         candidates, about, similarity = self._choices(question, standalone, vector, asked, units, history, scoped)
         relevance = self.gate.relevance(question, standalone, results, similarity, narrowed=_narrowed(filters))
         # One fact asked of something the best passages never name ("Who is the current First Minister?")
@@ -142,7 +143,8 @@ class Answerer:
             if not (contact_first or doubtful):
                 yield TextEvent(render(sentence, citations))
         missing = missing_fact(asked, kept, passages, about)
-        if not self.gate.grounding.answers_question(standalone, kept, passages) or (doubtful and missing):
+        answered = self.gate.grounding.answers_question(standalone, kept, passages, self.retriever.document_text)
+        if not answered or (doubtful and missing):
             yield DoneEvent(self._not_covered(question, standalone, results, started, retrieved, notices))
             return
         rendered = [render(sentence, citations) for sentence in kept]
@@ -189,6 +191,26 @@ class Answerer:
         chosen = {result.passage.metadata.unit_id for result in first}
         merged = first + [result for result in results if result.passage.metadata.unit_id not in chosen]
         return [replace(result, rank=rank) for rank, result in enumerate(merged[:k], start=1)], len(first)
+
+    def _deeper(
+        self,
+        question: str,
+        vector: list[float],
+        filters: SearchFilters | None,
+        asked: AskedFact,
+        results: list[SearchResult],
+        units: list[UnitSentences],
+    ) -> list[UnitSentences]:
+        """For one fact the first units never state ("How many online sessions were to follow?"), the units of
+        the next results (to ``fact_search_depth``), read only for sentences stating it; none otherwise."""
+        if asked.kind not in SINGLE_FACTS or asked.kind is FactKind.CONTACT:
+            return []
+        if any(asked.stated_by(quote.text, frozenset()) for unit in units for quote, _, _ in unit.quotes):
+            return []
+        seen = {result.passage.metadata.unit_id for result in results[: self.settings.pick_units]}
+        more = self.retriever.search(question, k=self.settings.fact_search_depth, filters=filters, vector=vector)
+        fresh = [result for result in more if result.passage.metadata.unit_id not in seen]
+        return self.picker.units(fresh, len(fresh), deep=True)
 
     def _named(self, question: str) -> set[str] | None:
         """The passages of the one organisation or project a question names (see ``Gate.names_of_notes``), or

@@ -39,11 +39,11 @@ class Briefer:
             about = self.finder.retriever.about(name, _NAMED_MOST)
             if about:
                 points = self.finder.standings(
-                    subject, _DEPTH, general=True, among=about, each=self.settings.briefing_points
+                    subject, _DEPTH, general=True, among=about, each=self.settings.briefing_points, aims=True
                 )
                 if points:
                     return points, name
-        return self.finder.standings(subject, _DEPTH, general=True), None
+        return self.finder.standings(subject, _DEPTH, general=True, aims=True), None
 
     def brief(self, topic: str) -> Briefing:
         """A headline and 3-6 cited key points from as many different projects as the notes support, each

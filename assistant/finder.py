@@ -69,6 +69,7 @@ class ProjectFinder:
         each: int = 1,
         filters: SearchFilters | None = None,
         vector: list[float] | None = None,
+        aims: bool = False,
     ) -> list[Standing]:
         """For each organisation among the top ``depth`` results, its sentence closest to the topic (with the
         one it leans on), best first; sentences stating a plan's aims, headings and fragments never stand for a
@@ -76,7 +77,8 @@ class ProjectFinder:
         ``general``: notes that name no organisation (a discussion's points) count too, one per unit.
         ``among``: only these chunks; ``each``: this many sentences for each organisation (or unit);
         ``filters``: the user's (an organisation, an event, dates); ``vector``: the topic's embedding, when
-        the caller has it already."""
+        the caller has it already; ``aims``: a plan's aims may stand for general notes (see
+        ``SentencePicker.stands_alone``)."""
         vector = vector or self.retriever.embed(topic)
         results = self.retriever.search(topic, k=depth, filters=filters, vector=vector, among=among)
         units = self.picker.units(results, len(results))
@@ -99,7 +101,7 @@ class ProjectFinder:
             key = (name or f"{meta.section or ''}\x00{meta.unit_id}", meta.event)
             if seen[key] >= each:
                 continue
-            sentences = self.picker.standing(candidate, by_key)
+            sentences = self.picker.standing(candidate, by_key, aims)
             if not sentences or candidate.similarity < self.settings.finder_min_similarity:
                 continue
             if any(sentence.key in taken for sentence in sentences):

@@ -2,12 +2,21 @@
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from assistant.models import MONTH_NAMES, Passage, SearchResult, spelled_date
-from assistant.questions import asked_part, framing_removed
-from assistant.text import NUMBER_WORDS, POSSESSIVE, cited_numbers, sentences_of, stem, tokenize, without_citations
+from assistant.questions import ABOUT_ASKER, asked_part, framing_removed
+from assistant.text import (
+    NUMBER_WORDS,
+    POSSESSIVE,
+    cited_numbers,
+    sentences_of,
+    split_sentences,
+    stem,
+    tokenize,
+    without_citations,
+)
 
 # Months and weekdays are dates, never unknown names.
 _CALENDAR = frozenset(
@@ -17,6 +26,8 @@ _CALENDAR = frozenset(
 _WORD_FORMS = ("s", "es", "n", "an", "ans", "ian", "ians", "ns")
 _NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:[.,]\d+)*%?(?![A-Za-z])")  # "any1" and "1st" hold no figure
 _NUMBER_WORD = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b", re.IGNORECASE)
+# Figures that are part of a name ("Plan 21-24", "Year 2"): the name, not a claim about a figure.
+_NAMED_FIGURES = re.compile(r"\b[A-Z][\w’'-]*\s+(\d+(?:\s*[-–]\s*\d+)?)\b")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z’'-]{2,}(?:\s+[A-Z][a-zA-Z’'-]{2,})*")
 # A name in a question: capitalised words (or an acronym) not opening a sentence, "I" aside.
 _QUESTION_NAME = re.compile(r"(?<![.!?]\s)(?<!^)(?<!\S)(?!I\b)[A-Z][\w’'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w’'-]*)*")
@@ -30,7 +41,8 @@ _DANGLING_END = re.compile(
 # notes say about ..."), not its subject.
 _REQUEST = re.compile(
     r"^\s*(?:please\s+|(?:can|could|would|will)\s+you\s+(?:please\s+)?|i\s+(?:need|want|would like|'d like)\s+)?"
-    r"(?P<verb>(?:prepare|write|draft|produce|give|make|create|do|pull together|put together|summari[sz]e|brief)\s+"
+    r"(?P<verb>(?:prepare|write(?:\s+up)?|draft|produce|give|make|create|do|pull together|put together|"
+    r"summari[sz]e|brief)\s+"
     r"(?:me\s+|us\s+)?)?"
     r"(?:an?\s+)?(?:(?:short|brief|quick|one-page|one page|1-page|two-page|written)\s+)*"
     r"(?P<noun>briefing|summary|overview|note|report|brief|one-pager|paper|update)?"
@@ -39,6 +51,7 @@ _REQUEST = re.compile(
     r"\s*\b(?:on|about|regarding|covering|explaining|what)\s+)",
     re.IGNORECASE,
 )
+_BRIEFING_NOUN = re.compile(r"\b(briefing|brief|note|summary|overview)\b", re.IGNORECASE)
 _TELL_ME = re.compile(
     r"^\s*(?:please\s+)?(?:tell me|what (?:do |did )?(?:the )?notes (?:say|said))\s+(?:about|on)\s+", re.IGNORECASE
 )
@@ -46,10 +59,38 @@ _TELL_ME = re.compile(
 # sources please", "drawing on the notes"), at its end: not what it is about.
 _AUDIENCE = re.compile(
     r"(?:,?\s+for\s+(?:my|our|the|a|an|new)\s+(?:[\w'-]+\s+){0,3}(?:director|manager|team|meeting|board|members|"
-    r"councillors|colleagues|group|forum|workshop|service|executive|committee|staff|partners|head|lead|chief)"
+    r"councillors|colleagues|group|forum|workshop|service|executive|committee|staff|partners|head|lead|chief|paper|"
+    r"pack|report|newsletter|presentation|slides)"
     r"(?:\s+[\w'-]+){0,2}|,?\s+(?:with\s+(?:sources|citations|references)|(?:drawing|based)\s+on\s+the\s+notes)"
     r"(?:\s+please)?)\s*[.?!]?\s*$",
     re.IGNORECASE,
+)
+# Briefing framing ahead of the subject: who asked ("Head teachers have asked what ..."), a label before a colon
+# naming the briefing ("Short briefing for our senior leadership team, please: what ..."), a leading verb
+# ("Summarise the Participation Network event"), and "what the notes say about" / "what's being done around".
+_ASKED_BY = re.compile(r"^.{0,80}?\b(?:have|has|had)\s+asked\s+(?:me\s+|us\s+)?(?:for\s+|about\s+)?", re.IGNORECASE)
+_LABELLED_REQUEST = re.compile(
+    r"^[^:]{0,80}\b(?:briefing|brief|note|summary|overview|update)\b(?![^:]*\b(?:of|on|about|regarding)\b)[^:]{0,60}:\s*",
+    re.IGNORECASE,
+)
+_LEADING_VERB = re.compile(
+    r"^(?:(?:can|could|would)\s+you\s+)?(?:please\s+)?"
+    r"(?:summari[sz]e|describe|outline|explain|brief me on|give me an overview of|an overview of)\s+",
+    re.IGNORECASE,
+)
+_NOTES_SAY = re.compile(
+    r"^(?:what(?:'s| is| are)?\s+)?(?:the\s+)?(?:[\w-]+\s+){0,2}?(?:notes?|projects?|organisations?|services?|people)?"
+    r"\s*(?:say|says|said|tell us|learned|learnt|found|show|shows|showed|are doing|did|being done|is being done|done|"
+    r"comes up in the notes|come up in the notes)\s+(?:about|on|around|regarding|for|to)\s+",
+    re.IGNORECASE,
+)
+# A clause break before the question proper ("I'm writing a note for finance colleagues — what comes up ...").
+_CLAUSES = re.compile(r"(?<=[?!.])\s+|\s+[—–-]\s+(?=(?:what|how|which|who|where|when|are|is|has|have)\b)", re.I)
+# Words that only ask for a briefing ("Can you brief me, with sources?", "Examples from specific projects please").
+_REQUEST_WORDS = frozenset(
+    "please can could would you me us i we need want draft write prepare give make produce summarise summarize "
+    "brief briefing note summary overview short quick one page sources citations references examples example "
+    "specific projects project with from a an the for my our thanks thank cheers it this that of".split()
 )
 NOT_COVERED = "The notes don't cover this."
 # A word the notes never use weighs in proportion to its rank among the embedder's words (most frequent
@@ -83,17 +124,31 @@ def strip_citations(sentence: str) -> tuple[str, list[int]]:
 def subject_of(question: str) -> str:
     """The question without request framing, for relevance and retrieval."""
     request = _REQUEST.match(question.strip())
-    asked = question.strip()[request.end() :] if request and (request["verb"] or request["noun"]) else question
+    framed = request and (request["verb"] or request["noun"] or _BRIEFING_NOUN.search(request.group()))
+    asked = question.strip()[request.end() :] if request and framed else question
     subject = _TELL_ME.sub("", asked.strip(), count=1)
     return re.sub(r"\s+", " ", subject).strip(" ,.?") or question
 
 
 def briefing_subject(request: str) -> str:
-    """What a briefing request is about: its subject (``subject_of``) without who it is for or how it is to be
-    written at its end (", for a team meeting", "with sources please"). Only for briefings: in a chat
-    question "for a kinship carers group" is what it asks about."""
-    subject = subject_of(request)
-    return _AUDIENCE.sub("", subject, count=1).strip(" ,.?") or subject
+    """What a briefing request is about, sentence by sentence: each one's subject (``subject_of``) without who
+    it is for or how it is to be written (", for a team meeting", "with sources please"), who asked for it
+    ("Head teachers have asked what ..."), a label before a colon ("Short briefing for our board, please:")
+    or a leading "Summarise"; sentences that only ask for the briefing ("Draft a short brief.") or say what
+    the asker is doing ("I'm putting together an induction pack.") are dropped while another says more.
+    Only for briefings: in a chat question "for a kinship carers group" is what it asks about."""
+    subjects: list[str] = []
+    about_asker: list[str] = []
+    clauses = (part for sentence in split_sentences(" ".join(request.split())) for part in _CLAUSES.split(sentence))
+    for sentence in clauses:
+        sentence = _ASKED_BY.sub("", _LABELLED_REQUEST.sub("", sentence, count=1), count=1)
+        subject = _AUDIENCE.sub("", subject_of(sentence), count=1).strip(" ,.?:")
+        subject = _NOTES_SAY.sub("", _LEADING_VERB.sub("", subject, count=1), count=1).strip(" ,.?:")
+        if not subject or set(re.findall(r"[a-z]+", subject.lower())) <= _REQUEST_WORDS:
+            continue
+        (about_asker if ABOUT_ASKER.match(subject) else subjects).append(subject)
+    chosen = " — ".join(subjects or about_asker)
+    return chosen or subject_of(request)
 
 
 def evidence(passage: Passage) -> str:
@@ -293,12 +348,24 @@ class Grounding:
         return kept
 
     def answers_question(
-        self, question: str, sentences: Sequence[SupportedSentence], passages: Sequence[Passage]
+        self,
+        question: str,
+        sentences: Sequence[SupportedSentence],
+        passages: Sequence[Passage],
+        document: Callable[[str], str] = lambda source: "",
     ) -> bool:
         """Something is kept, and the question's own numbers (a year, a figure) are in the cited passages:
         a question about 2023 is not answered by notes of 2024. Figures in what the asker says of
-        themselves ("we work with 16 to 25 year olds") are their situation, not what they ask about."""
+        themselves ("we work with 16 to 25 year olds") are their situation, not what they ask about. A
+        figure of a name ("Plan 21-24") may be in the cited passages' notes (``document``: a source's text)
+        instead: a passage under the plan's heading need not repeat the plan's name."""
         if not sentences:
             return False
-        cited_text = " ".join(evidence(passages[n - 1]) for s in sentences for n in s.passages)
-        return _numbers(asked_part(question)) <= _numbers(cited_text)
+        cited = [passages[n - 1] for s in sentences for n in s.passages]
+        asked = asked_part(question)
+        missing = _numbers(asked) - _numbers(" ".join(evidence(passage) for passage in cited))
+        if not missing:
+            return True
+        named = {figure for match in _NAMED_FIGURES.finditer(asked) for figure in _numbers(match.group(1))}
+        notes = " ".join(document(source) for source in dict.fromkeys(p.metadata.source for p in cited))
+        return missing <= named & _numbers(notes)

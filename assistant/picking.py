@@ -22,6 +22,16 @@ _LEANS_BACK = re.compile(r"^(this|these|that|those|it|its|they|their|he|she|such
 _FINDINGS = re.compile(r"\b(key (insights?|learning|findings?)|findings|results|impact|outcomes|evaluation)\b", re.I)
 # A national plan's aims ("... will be supported") are not what a project did or found.
 _AIM = re.compile(r"\b(will|must|should)\s+(?:not\s+)?[a-z]+", re.IGNORECASE)
+# A question asking what is planned, needed or aimed at wants those aims ("What does the plan say is needed?").
+_ASKS_AIMS = re.compile(
+    r"\b(will|must|should|needs?|needed|plans?|planned|aims?|aiming|intends?|intended|priorit(?:y|ies)|commitments?)\b",
+    re.IGNORECASE,
+)
+
+
+# A sentence introducing what comes after it ("... along the lines of what follows").
+_LEAD_IN = re.compile(r"\b(what follows|the following|as follows|below|these are)\W*$", re.IGNORECASE)
+_SMALL_WORDS = frozenset("a an the of and or for from in on to at by with into about as".split())
 
 
 def leans_back(text: str) -> bool:
@@ -34,6 +44,12 @@ def attributed(passage: Passage, text: str) -> str:
     sentence opening with "This poster ..." or "Their work ..." is named first even so, as its subject."""
     who = passage.metadata.who
     return f"{who}: {text}" if who and (who.lower() not in text.lower() or leans_back(text)) else text
+
+
+def _general(candidate: "Candidate") -> bool:
+    """The sentence is from notes that name no organisation or project (a discussion, an overview)."""
+    meta = candidate.passage.metadata
+    return not (meta.organisation or meta.project)
 
 
 def _asks(text: str) -> bool:
@@ -49,9 +65,23 @@ def _index(text: str) -> bool:
     return len(listed) >= 3 and sum(len(item.split()) for item in listed) / len(listed) < 3
 
 
-def _says_something(text: str) -> bool:
-    """Not a plan's aim, a fragment or a list head without its list."""
-    return len(tokenize(text)) >= 5 and not _AIM.search(text) and not text.rstrip().endswith(":")
+def _titled(text: str) -> bool:
+    """A title, however long ("Key Points from Plan 24-30"): every word but the small ones capitalised."""
+    words = [word for word in re.findall(r"[A-Za-z][\w'’-]*", text) if word.lower() not in _SMALL_WORDS]
+    return bool(words) and all(word[0].isupper() for word in words)
+
+
+def _says_something(text: str, aims: bool = False) -> bool:
+    """Not a plan's aim (unless ``aims``), a fragment, a title, a list of titles, or a list head or lead-in
+    without what it introduces."""
+    return (
+        len(tokenize(text)) >= 5
+        and (aims or not _AIM.search(text))
+        and not text.rstrip().endswith(":")
+        and not _LEAD_IN.search(text)
+        and not (_index(text) and _titled(text.partition(": ")[2]))  # a menu, not a list of things done
+        and not _titled(text)
+    )
 
 
 @dataclass(frozen=True)
@@ -75,6 +105,9 @@ class UnitSentences:
 
     rank: int
     quotes: list[tuple[Quote, Passage, np.ndarray]]
+    # Read past the first units for the one fact asked: only sentences stating that fact, and saying most of
+    # what the question asks in their own words, count.
+    deep: bool = False
 
 
 class SentencePicker:
@@ -82,8 +115,9 @@ class SentencePicker:
         self.retriever = retriever
         self.settings = settings
 
-    def units(self, results: list[SearchResult], count: int) -> list[UnitSentences]:
-        """The whole units of the first ``count`` results, with their stored sentences and vectors."""
+    def units(self, results: list[SearchResult], count: int, deep: bool = False) -> list[UnitSentences]:
+        """The whole units of the first ``count`` results, with their stored sentences and vectors; ``deep``:
+        units read past the first ones, ranked as the first one after them, for a sentence stating the fact."""
         chosen = [self.retriever.unit_passages(result.passage) for result in results[:count]]
         stored = self.retriever.sentences([passage for unit in chosen for passage in unit])
         units: list[UnitSentences] = []
@@ -99,7 +133,7 @@ class SentencePicker:
                         continue
                     seen.add(quote.text)
                     quotes.append((quote, passage, vector))
-            units.append(UnitSentences(rank, quotes))
+            units.append(UnitSentences(self.settings.pick_units if deep else rank, quotes, deep))
         return units
 
     def candidates(
@@ -120,7 +154,7 @@ class SentencePicker:
         # Aims are what a question about aims asks for ("What will Promise Keepers be responsible for?"), and a
         # question of when or where may be about an event still to come ("... will be in Aberdeen").
         timed = set(asked.kinds) & {FactKind.DATE, FactKind.YEAR, FactKind.TIME, FactKind.WEEKDAY, FactKind.PLACE}
-        aim_penalty = 0.0 if _AIM.search(question) or timed else self.settings.pick_aim_penalty
+        aim_penalty = 0.0 if _ASKS_AIMS.search(question) or timed else self.settings.pick_aim_penalty
         scored: list[Candidate] = []
         for unit in units:
             heading = ""  # the heading a sentence sits under ("Challenges", "Key Insight") says what it is
@@ -137,6 +171,10 @@ class SentencePicker:
                     asked.stated_by(quote.text, noun_words)
                     or (FactKind.FINDING in asked.kinds and bool(_FINDINGS.search(context)))
                 )
+                if unit.deep and not (
+                    stated and grounding.coverage(subject, quote.text) >= self.settings.deep_fact_coverage
+                ):
+                    continue
                 score = (
                     self.settings.pick_meaning_weight * similarity
                     + (1 - self.settings.pick_meaning_weight) * coverage
@@ -150,28 +188,33 @@ class SentencePicker:
         return scored
 
     @staticmethod
-    def stands_alone(candidate: Candidate) -> bool:
-        """A sentence that can stand for its project: not a plan's aim, a heading, a fragment or a lead-in."""
-        return _says_something(candidate.quote.text) and not leans_back(candidate.quote.text)
+    def stands_alone(candidate: Candidate, aims: bool = False) -> bool:
+        """A sentence that can stand for its project: not a plan's aim, a heading, a fragment or a lead-in.
+        ``aims``: a plan's aims may stand for notes naming no project (what The Promise itself says), never
+        for a project."""
+        return _says_something(candidate.quote.text, aims and _general(candidate)) and not leans_back(
+            candidate.quote.text
+        )
 
     @staticmethod
-    def standing(candidate: Candidate, by_key: dict[tuple[str, int], Candidate]) -> list[Candidate]:
+    def standing(candidate: Candidate, by_key: dict[tuple[str, int], Candidate], aims: bool = False) -> list[Candidate]:
         """The sentences that stand for a project through this one: itself, or, when it leans on the sentence
         before it ("Their internal data showed ..."), that sentence and itself, as ``compose`` quotes it in an
         answer. The pair must share its chunk, so one citation holds both. Empty when neither way stands.
 
         A sentence opening a named project's unit leans on nothing the notes say before it: its "This poster"
-        or "Their work" is the project the card or point names, so it stands alone."""
-        meta = candidate.passage.metadata
-        opens_named_unit = candidate.order == 0 and bool(meta.organisation or meta.project)
-        if SentencePicker.stands_alone(candidate) or (opens_named_unit and _says_something(candidate.quote.text)):
+        or "Their work" is the project the card or point names, so it stands alone. ``aims``: as in
+        ``stands_alone``."""
+        says_something = _says_something(candidate.quote.text, aims and _general(candidate))
+        opens_named_unit = candidate.order == 0 and not _general(candidate)
+        if SentencePicker.stands_alone(candidate, aims) or (opens_named_unit and says_something):
             return [candidate]
         before = by_key.get((candidate.passage.metadata.unit_id, candidate.order - 1))
         if (
             before is not None
             and before.passage.chunk_id == candidate.passage.chunk_id
-            and SentencePicker.stands_alone(before)
-            and _says_something(candidate.quote.text)
+            and SentencePicker.stands_alone(before, aims)
+            and says_something
         ):
             return [before, candidate]
         return []

@@ -21,7 +21,9 @@ class FactKind(Enum):
     SHARE = "figure"
     DURATION = "length of time"
     PLACE = "place"
+    PERSON = "person's name"
     PERSON_OR_ORGANISATION = "name"
+    VIEWS = "views"
     CONTACT = "contact"
     EXPANSION = "full name"
     FINDING = "finding"
@@ -41,13 +43,21 @@ SINGLE_FACTS = frozenset(
         FactKind.SHARE,
         FactKind.DURATION,
         FactKind.PLACE,
+        FactKind.PERSON,
         FactKind.PERSON_OR_ORGANISATION,
         FactKind.CONTACT,
         FactKind.EXPANSION,
+        FactKind.VIEWS,
     }
 )
 
 _I = re.IGNORECASE
+# Roles a person holds: "the name of the Participation Officer" asks for a person, not an organisation.
+_ROLES = (
+    r"(officers?|leads?|managers?|chairs?|chairperson|workers?|co-?ordinators?|directors?|speakers?|presenters?|"
+    r"facilitators?|ministers?|heads?|teachers?|champions?|keepers?|authors?|researchers?|practitioners?|"
+    r"person|founders?|ceo|chief executive)"
+)
 # Order matters: the first pattern that matches decides the kind.
 _KIND_PATTERNS: tuple[tuple[FactKind, re.Pattern[str]], ...] = (
     (
@@ -97,6 +107,24 @@ _KIND_PATTERNS: tuple[tuple[FactKind, re.Pattern[str]], ...] = (
             r"\b(where\b(?! (do|does|did|would|should|could|can) (i|we|you|they|a team|teams?) (start|begin))|"
             r"(in )?(which|what) (town|city|venue|place|area|region|council area|local authority|country|building)|"
             r"\baddress\b(?! (the|this|that|these|those|it|them|their|our|issues?|needs?|challenges?)\b))",
+            _I,
+        ),
+    ),
+    (
+        FactKind.PERSON,
+        re.compile(
+            rf"\b(what is|what's|whats|what was) the name of (the|their|its|a) ([\w-]+ )?{_ROLES}\b|"
+            rf"\bwho (is|was|are|were) (the|their|its) ([\w-]+ )?{_ROLES}\b|"
+            r"\bwho (chairs|chaired|chaires)\b|\bwhich (person|people)\b",
+            _I,
+        ),
+    ),
+    (
+        FactKind.VIEWS,
+        re.compile(
+            r"\bwhat (did|do|does|have|has) (the )?([\w-]+ ){0,4}(say|said|tell|told|think|thought|feel|felt|"
+            r"report|reported)\b.{0,60}\b(surveys?|consultations?|interviews?|focus groups?|questionnaires?|"
+            r"evaluations?|feedback forms?)\b",
             _I,
         ),
     ),
@@ -216,7 +244,43 @@ def asked_fact(question: str) -> AskedFact:
             kinds.append(kind)
             if kind is FactKind.COUNT:
                 noun = " ".join(question[match.end() :].split()[:3])
+    if FactKind.PERSON in kinds:  # a person asked for: an organisation's name does not answer it
+        kinds.remove(FactKind.PERSON_OR_ORGANISATION)
     return AskedFact(tuple(kinds) or (FactKind.GENERAL,), noun, question)
+
+
+# Words that name bodies, places and things, not people ("Love Inc", "East Ayrshire", "Bright Spots").
+_NOT_PERSONAL = frozenset(
+    "council trust partnership foundation inc ltd network group service services school high academy college "
+    "university project team board scotland scottish care health centre hub forum programme officer action "
+    "promise agency authority government committee club children young people family families justice prison "
+    "review act plan showcase collaborative event spots east west north south city county street road the "
+    "social work fund unit society association alliance initiative strategy system".split()
+)
+# A person's name: two or three capitalised words, not after "the" ("the Bright Spots surveys").
+_PERSON_NAME = re.compile(r"(?<!\bthe )(?<!\bThe )\b[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+){1,2}\b")
+# What people said, reported ("Young people said they felt heard"); a quoted phrase alone is not a report.
+_REPORTED = re.compile(
+    r"\b(said|says|told|felt|reported|commented|described|wanted|asked for|raised|shared that|responded)\b", _I
+)
+_ROLE = re.compile(rf"\b{_ROLES}\b|\bchair", _I)
+# How near a person's name sits to their role ("Participation Officer Kerry Watson", "chaired by ...").
+_ROLE_REACH = 40
+
+
+def _person(text: str, question: str) -> bool:
+    """A person's name in ``text`` that the question does not give, beside the role it asks about when it
+    asks about one ("Chaired by Alison Sutherland" for "Who chairs the Steering Group?")."""
+    asked = question.lower()
+    roles = {match.group().lower()[:5] for match in _ROLE.finditer(question)}
+    for match in _PERSON_NAME.finditer(text):
+        name = match.group()
+        if name.lower() in asked or set(name.lower().split()) & _NOT_PERSONAL:
+            continue
+        around = text[max(0, match.start() - _ROLE_REACH) : match.end() + _ROLE_REACH].lower()
+        if not roles or any(role in around for role in roles):
+            return True
+    return False
 
 
 def _new_name(text: str, question: str) -> bool:
@@ -245,8 +309,12 @@ def states(kind: FactKind, text: str, noun_words: frozenset[str] = frozenset(), 
         return _counts(text, noun_words)
     if kind is FactKind.PLACE:
         return any(match.group().split()[-1].lower() not in question.lower() for match in _PLACE.finditer(text))
+    if kind is FactKind.PERSON:
+        return _person(text, question)
     if kind is FactKind.PERSON_OR_ORGANISATION:
         return _new_name(text, question)
+    if kind is FactKind.VIEWS:
+        return bool(_REPORTED.search(text))
     if kind is FactKind.CONTACT:
         return bool(EMAIL.search(text) or _PHONE.search(text))
     if kind is FactKind.EXPANSION:
@@ -311,7 +379,7 @@ def _related(word: str, other: str) -> bool:
 
 # A statement about the asker ("I'm a depute head in Fife ...", "We run a programme for 16 to 25 year olds."):
 # its places and figures are the asker's situation, not what the notes must name.
-_ABOUT_ASKER = re.compile(
+ABOUT_ASKER = re.compile(
     r"^\W*(i|i'm|im|i've|ive|i'd|we|we're|we've|our|my)\b(?!.*\b(has|have|does|do|is|are) (anyone|anybody|someone)\b)",
     _I,
 )
@@ -331,7 +399,7 @@ def asked_part(question: str) -> str:
     start with "I", "we", "our" or "my"; the whole question when what is left asks about nothing ("Hi
     there.")."""
     sentences = split_sentences(" ".join(question.split()))
-    kept = " ".join(s for s in sentences if s.rstrip().endswith("?") or not _ABOUT_ASKER.match(s))
+    kept = " ".join(s for s in sentences if s.rstrip().endswith("?") or not ABOUT_ASKER.match(s))
     # "Hi there. I need to know what Ofsted said ...": what is left must still ask about something.
     return kept if tokenize(framing_removed(kept)) else question
 

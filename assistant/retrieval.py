@@ -105,6 +105,10 @@ class HybridRetriever:
         longest = sorted(names, key=len, reverse=True)
         return [name for name in longest if not any(name != other and fold(name) in fold(other) for other in longest)]
 
+    def document_text(self, source: str) -> str:
+        """The text of all live passages of one document, in order (computed once per index)."""
+        return self._index.document_texts.get(source, "")
+
     @property
     def documents(self) -> dict[str, ManifestEntry]:
         """The documents whose chunks are searched (the manifest as of the last refresh), by file name."""
@@ -312,6 +316,14 @@ class _Index:
             for name in (passage.metadata.organisation, passage.metadata.project, passage.metadata.event)
             if name
         }
+
+    @functools.cached_property
+    def document_texts(self) -> dict[str, str]:
+        """Each document's live passages joined, by source."""
+        texts: dict[str, list[str]] = {}
+        for passage in sorted(self.passages, key=lambda p: (p.metadata.source, p.metadata.part)):
+            texts.setdefault(passage.metadata.source, []).append(passage.text)
+        return {source: "\n".join(parts) for source, parts in texts.items()}
 
     @functools.cached_property
     def lowered(self) -> list[str]:

@@ -147,6 +147,12 @@ class Settings(BaseSettings):
     finder_min_similarity: float = Field(default=0.35, ge=0, le=1)
     # Units (whole project blocks, tables, rows) of the top results whose sentences are candidates.
     pick_units: int = Field(default=3, ge=1)
+    # How far down the search a question for one fact reads when the first units never state it: the
+    # fact sometimes sits in a short passage of its own ("Next Steps") ranked below longer ones.
+    fact_search_depth: int = Field(default=10, ge=1)
+    # ... and takes a sentence from there only if it covers this share of the question's words by itself:
+    # another event's date ("2024's Showcase was held on 4 December") is not this event's.
+    deep_fact_coverage: float = Field(default=0.5, ge=0, le=1)
     # Supporting points taken from any one unit (the direct answer and what it leans on aside).
     pick_per_unit: int = Field(default=3, ge=1)
     # A follow-up ("can I contact them?") takes this many names from the previous answer, first named first:

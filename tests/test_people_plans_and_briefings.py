@@ -1,0 +1,180 @@
+"""Rules for questions asking for a person, for what people said, for a plan's aims or for a fact ranked low,
+and for the subject and points of a briefing. Offline and fast: pure functions and hand-made sentences."""
+
+import numpy as np
+import pytest
+
+from assistant.composing import missing_fact
+from assistant.grounding import Grounding, SupportedSentence, briefing_subject
+from assistant.models import ChunkMetadata, Passage
+from assistant.picking import Candidate, SentencePicker, UnitSentences
+from assistant.questions import FactKind, asked_fact, states
+from assistant.sentences import Quote
+from assistant.settings import Settings
+
+
+def passage(text: str, organisation: str | None = "Love Inc", chunk: str = "c1", source: str = "n.txt") -> Passage:
+    meta = ChunkMetadata(source, "Network", None, None, organisation, None, None, None, 0, 0, "h", chunk, 0, 0, "d", "")
+    return Passage(chunk, text, meta)
+
+
+def unit(texts: list[str], rank: int = 0, deep: bool = False) -> UnitSentences:
+    """One unit of hand-made sentences, each its own chunk, with zero vectors (meaning plays no part)."""
+    quotes = [(Quote(text, 0, len(text)), passage(text, chunk=f"c{rank}-{n}"), np.zeros(4, np.float32))
+              for n, text in enumerate(texts)]  # fmt: skip
+    return UnitSentences(rank, quotes, deep)
+
+
+def candidate(text: str, organisation: str | None = "Love Inc") -> Candidate:
+    return Candidate(Quote(text, 0, len(text)), passage(text, organisation), 0, 0, 0.5, 0.5, 0.5)
+
+
+GROUNDING = Grounding({"local": 1.0, "steering": 2.0, "online": 2.0, "sessions": 2.0}, 0.4, 0.6)
+PICKER = SentencePicker(None, Settings())  # type: ignore[arg-type]  # scoring reads no store
+
+# --- a person's name ---------------------------------------------------------------------------------
+
+OFFICER = "What is the name of the Participation Officer Love Inc recruited?"
+NO_PERSON = (
+    "Love Inc recruiting a Participation Officer, East Ayrshire now using the Bright Spots surveys, "
+    "and their use of Modern Apprenticeships."
+)
+
+
+def test_the_name_of_a_role_asks_for_a_person_not_an_organisation():
+    """ "The name of the Participation Officer" is a person's name: another organisation's does not answer it."""
+    asked = asked_fact(OFFICER)
+    assert asked.kind is FactKind.PERSON
+    assert FactKind.PERSON_OR_ORGANISATION not in asked.kinds
+    assert asked_fact("Who hosted the showcase?").kind is FactKind.PERSON_OR_ORGANISATION
+
+
+def test_a_person_is_named_beside_the_role_asked_about():
+    """Places, programmes and surveys are not people; a name next to the role is."""
+    assert not states(FactKind.PERSON, NO_PERSON, question=OFFICER)
+    assert states(FactKind.PERSON, "Their Participation Officer, Kerry Watson, joined in May.", question=OFFICER)
+    assert states(FactKind.PERSON, "Steering Group - Chaired by Alison Sutherland", question="Who chairs it?")
+
+
+def test_a_missing_persons_name_is_said_to_be_missing():
+    """The notes mention the role only: the answer says the name is not given."""
+    kept = [SupportedSentence(NO_PERSON, (1,))]
+    assert missing_fact(asked_fact(OFFICER), kept, [passage(NO_PERSON)]) == (
+        "The notes don't give the person's name asked for."
+    )
+
+
+# --- what people said ----------------------------------------------------------------------------------
+
+SURVEY = "What did children in East Ayrshire say in the Bright Spots surveys?"
+
+
+def test_what_people_said_in_a_survey_is_asked_for_as_views():
+    """A survey only mentioned ("now using the surveys to seek opinions") does not report what was said."""
+    asked = asked_fact(SURVEY)
+    assert asked.kind is FactKind.VIEWS
+    assert not states(FactKind.VIEWS, "East Ayrshire now using the surveys to seek opinions of young people.")
+    assert not states(FactKind.VIEWS, 'A safe place to "work for the family firm".')
+    assert states(FactKind.VIEWS, "Young people said they felt listened to for the first time.")
+    kept = [SupportedSentence("East Ayrshire now using the surveys to seek opinions.", (1,))]
+    assert missing_fact(asked, kept, [passage("x")]) == "The notes don't give the views asked for."
+
+
+# --- a plan's aims ---------------------------------------------------------------------------------------
+
+
+def test_a_question_about_what_is_needed_is_answered_with_the_plans_aims():
+    """ "What does the plan say is needed?" asks for aims ("Boards will track ..."); otherwise aims rank last."""
+    aim, fact = "Local Oversight Boards will track the change locally.", "The local steering group met in May."
+    asks_aims = PICKER.candidates("What local arrangements are needed?", [0.0] * 4, asked_fact(""), [unit([aim, fact])],
+                                  GROUNDING)  # fmt: skip
+    assert asks_aims[0].quote.text == aim
+    asks_facts = PICKER.candidates("What local arrangements are there?", [0.0] * 4, asked_fact(""),
+                                   [unit([aim, fact])], GROUNDING)  # fmt: skip
+    assert asks_facts[0].quote.text == fact
+
+
+def test_a_plans_aims_stand_for_general_notes_in_briefings_never_for_a_project():
+    """What The Promise says it will do is a point about The Promise, not something a project did."""
+    aim = "Children must stay with their brothers and sisters where safe to do so."
+    assert not SentencePicker.stands_alone(candidate(aim, organisation=None))
+    assert SentencePicker.stands_alone(candidate(aim, organisation=None), aims=True)
+    assert not SentencePicker.stands_alone(candidate(aim, organisation="Love Inc"), aims=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Key Points from Plan 24-30",  # a title, however long
+        "The Fundamentals: What Matters; Listening; Poverty; Children's Rights",  # a menu
+        "You might settle on something along the lines of what follows",  # a lead-in
+    ],
+)
+def test_titles_menus_and_lead_ins_never_stand_as_points(text):
+    assert not SentencePicker.stands_alone(candidate(text, organisation=None), aims=True)
+
+
+def test_a_list_of_things_done_stands_as_a_point():
+    """A list in lower case is what a project did, not a menu of titles."""
+    assert SentencePicker.stands_alone(
+        candidate("Placements included: residential homes; kinship care; family carers.")
+    )
+
+
+# --- a fact ranked low, and a figure of a name ------------------------------------------------------------
+
+
+def test_units_read_deeper_offer_only_sentences_stating_the_fact_and_covering_the_question():
+    """Past the first units, only a sentence that states the number asked for and says most of what the
+    question asks counts: another event's figure does not."""
+    asked = asked_fact("How many online sessions were to follow?")
+    sentences = [
+        "This session will be followed by 3 online sessions.",
+        "The steering group has 12 members.",
+        "More online sessions are planned.",
+        "Another event ran 40 online talks.",
+    ]
+    deep = unit(sentences, rank=3, deep=True)
+    chosen = PICKER.candidates(asked.question, [0.0] * 4, asked, [deep], GROUNDING)
+    assert [c.quote.text for c in chosen] == ["This session will be followed by 3 online sessions."]
+
+
+def test_a_figure_of_a_name_may_be_in_the_cited_passages_notes():
+    """ "Plan 21-24" names the plan: a passage under its heading answers without repeating it; a figure
+    asked about ("in 2023") must be in the cited passages themselves."""
+    grounding = Grounding({"poverty": 1.0}, 0.4, 0.6)
+    text = "Scotland will reduce poverty in line with the Child Poverty (Scotland) Act 2017."
+    kept, passages = [SupportedSentence(text, (1,))], [passage(text, source="promise.txt")]
+    notes = {"promise.txt": "Plan 21 - 24\nThe Fundamentals\nPoverty\n" + text}.get
+    question = "Which Act sets the poverty targets that Plan 21-24 refers to?"
+    assert grounding.answers_question(question, kept, passages, lambda source: notes(source, ""))
+    assert not grounding.answers_question(question, kept, passages)
+    assert not grounding.answers_question("What did it say about poverty in 2023?", kept, passages,
+                                          lambda source: "2023 " + (notes(source, "")))  # fmt: skip
+
+
+# --- the subject of a briefing -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("request_text", "subject"),
+    [
+        ("Our residential managers have asked what's being done around restraint. Can you brief me, with sources?",
+         "restraint"),
+        ("Summarise what the notes say about staff wellbeing and burnout, for my team meeting.",
+         "staff wellbeing and burnout"),
+        ("I'm putting together an induction pack for new staff. Can you summarise the five foundations?",
+         "the five foundations"),
+        ("Short briefing for our senior leadership team, please: what does The Promise ask of local areas?",
+         "what does The Promise ask of local areas"),
+        ("Give me a summary of Plan 21-24: its priority areas.", "Plan 21-24: its priority areas"),
+        ("Head teachers have asked what the projects learned about school exclusion. Draft a short brief.",
+         "school exclusion"),
+        ("I'm writing a note for finance colleagues — what comes up in the notes about short-term funding?",
+         "short-term funding"),
+        ("Can you write up a briefing on the table discussions?", "the table discussions"),
+        ("Write me a briefing on kinship care. Examples from specific projects please.", "kinship care"),
+    ],
+)  # fmt: skip
+def test_a_briefings_subject_leaves_out_who_asked_for_it_and_how(request_text, subject):
+    assert briefing_subject(request_text) == subject
