@@ -1,21 +1,39 @@
 """Briefings: a headline and a few cited key points on a topic, each from a different project and naming
 it. Points are the finder's standing sentences; a model may rewrite them, and every sentence is verified."""
 
+from assistant.composing import held, naming_place
 from assistant.errors import GeneratorFailed
 from assistant.finder import ProjectFinder, Standing
 from assistant.generation import ModelText
 from assistant.grounding import briefing_subject, render
-from assistant.models import Briefing, Citation, Passage
+from assistant.models import Briefing, Citation, Passage, spelled_date
 from assistant.picking import attributed
 from assistant.prompts import Prompts
 from assistant.retrieval import validate_query
 from assistant.settings import Settings
-from assistant.text import plural, spelled_out
+from assistant.text import fold, plural, spelled_out, tokenize
 
 # Results read for a briefing: more than the finder's, since general notes count as points too.
 _DEPTH = 18
-# A briefing naming a project, table or event is drawn from its notes when they are this many passages or fewer.
+# A briefing naming a project or table is drawn from its notes when they are this many passages or fewer (one
+# naming an event, from all the event's notes).
 _NAMED_MOST = 40
+# What a request asks of an event as a whole: what happened there, not a topic within it.
+_WHOLE_EVENT = frozenset(
+    tokenize(
+        "discussed discussion discussions came out happened learning learnings learned key points headline "
+        "takeaways outcomes presented presentations presenters hosted held summary overview table tables event "
+        "session day notes themes"
+    )
+)
+
+
+def _topic_within(subject: str, event: Passage) -> bool:
+    """The subject asks about something within the event: words beyond the event's name, date and place and
+    beyond what anyone asks of an event as a whole."""
+    meta = event.metadata
+    own = set(tokenize(f"{meta.event} {spelled_date(meta.date)} {meta.place or ''}"))
+    return bool(set(tokenize(subject)) - own - _WHOLE_EVENT)
 
 
 class Briefer:
@@ -31,30 +49,78 @@ class Briefer:
     def generator(self) -> str:
         return self.model.name if self.model is not None else "extractive"
 
-    def _standings(self, subject: str) -> tuple[list[Standing], str | None]:
-        """The points, and the project, table or event they all come from if the briefing names one: one
-        point from each project on a topic; several from one when the briefing names it ("what the Families
-        Outside table said about change in a crisis")."""
+    def _standings(self, subject: str) -> tuple[list[Standing], str | None, Passage | None]:
+        """The points, the project, table or event they all come from if the briefing names one, and for an
+        event, a passage of its notes (its date and place open the briefing). One point from each project on a
+        topic; several from one project when the briefing names it ("what the Families Outside table said
+        about change in a crisis"); one from each part of an event's notes (its presentations, its tables)."""
         for name in self.finder.gate.names_of_notes(subject):
-            about = self.finder.retriever.about(name, _NAMED_MOST)
-            if about:
-                points = self.finder.standings(
-                    subject, _DEPTH, general=True, among=about, each=self.settings.briefing_points, aims=True
-                )
-                if points:
-                    return points, name
-        return self.finder.standings(subject, _DEPTH, general=True, aims=True), None
+            event = self._event(name, subject)
+            named = event.metadata.event if event else name
+            about = self._notes_of(event) if event else self.finder.retriever.about(name, _NAMED_MOST)
+            if not about:
+                continue
+            # An event asked about as a whole ("what was discussed", "who presented") is covered part by part,
+            # its presentations first; a topic within it ("the challenges raised at ...") by its best lines.
+            whole = event is not None and not _topic_within(subject, event)
+            each = 1 if whole else self.settings.briefing_points
+            floor = 0.0 if whole else None  # every part of an event asked about as a whole is on its topic
+            points = self.finder.standings(
+                subject, _DEPTH, general=True, among=about, each=each, aims=True, floor=floor
+            )
+            if whole:
+                points.sort(key=lambda standing: not standing.passage.metadata.organisation)
+            if points:
+                return points, named, event
+        return self.finder.standings(subject, _DEPTH, general=True, aims=True), None, None
+
+    def _event(self, name: str, subject: str) -> Passage | None:
+        """A passage of the event a briefing names, when ``name`` is an event's: of the one whose date or
+        place the subject gives ("the November 2025 Promise Learning Collaborative", "... in Livingston")
+        when several events share the name; of the one of exactly that name otherwise; None if neither."""
+        folded = fold(name)
+        events: dict[tuple[str, str], Passage] = {}  # by event and document: a series repeats its name
+        for passage in self.finder.retriever.passages:
+            meta = passage.metadata
+            # Notes with neither a date nor a place (an overview of The Promise) are not an event's.
+            if folded in fold(meta.event) and (meta.date or meta.place):
+                events.setdefault((meta.event, meta.source), passage)
+        asked = set(tokenize(subject)) - set(tokenize(name))
+
+        def matching(passage: Passage) -> int:
+            meta = passage.metadata
+            return len(asked & set(tokenize(f"{meta.event} {spelled_date(meta.date)} {meta.place or ''}")))
+
+        ranked = sorted(events.values(), key=matching, reverse=True)
+        if ranked and matching(ranked[0]) and (len(ranked) == 1 or matching(ranked[0]) > matching(ranked[1])):
+            return ranked[0]
+        return next((passage for (event, _), passage in events.items() if fold(event) == folded), None)
+
+    def _notes_of(self, event: Passage) -> set[str]:
+        """The chunks of one event's notes (its document's, under its name)."""
+        meta = event.metadata
+        return {
+            passage.chunk_id
+            for passage in self.finder.retriever.passages
+            if passage.metadata.source == meta.source and passage.metadata.event == meta.event
+        }
 
     def brief(self, topic: str) -> Briefing:
         """A headline and 3-6 cited key points from as many different projects as the notes support, each
         point naming the project it comes from; or from the one project, table or event the topic names."""
         subject = briefing_subject(spelled_out(validate_query(topic, self.settings)))
-        standings, named = self._standings(subject)
+        standings, named, event = self._standings(subject)
         best = standings[: self.settings.briefing_points]
         if not best:
             return Briefing(topic, f"The notes don't cover {subject}", [], [], self.generator)
         passages: list[Passage] = []
         lines: list[str] = []
+        # An event's briefing opens with when and where it was held, cited to the passage naming the place.
+        when_and_where = held(event) if event else None
+        if event and when_and_where:
+            passages.append(naming_place(self.finder.retriever.passages, event))
+            lines.append(f"{when_and_where} [1]")
+        opening = list(lines)
         for standing in best:
             if standing.passage not in passages:
                 passages.append(standing.passage)
@@ -65,7 +131,7 @@ class Briefer:
         if self.model is not None:
             messages = self.model.messages(self.prompts.briefing, subject, passages)
             try:
-                draft = "".join(self.model.stream(messages, self.settings.max_answer_tokens * 2))
+                draft = "\n".join([*opening, "".join(self.model.stream(messages, self.settings.max_answer_tokens * 2))])
                 drafted_by = self.model.name
             except GeneratorFailed as failure:
                 notice = str(failure)
@@ -75,6 +141,7 @@ class Briefer:
         citations: dict[int, int] = {}
         points = [render(sentence, citations) for sentence in supported]
         scores = {standing.passage.chunk_id: standing.result.score for standing in reversed(best)}
+        scores.update({passage.chunk_id: 0.0 for passage in passages if passage.chunk_id not in scores})
         shown = f"the notes of {named}" if named else f"what {plural(len(points), 'project')} in the notes show"
         return Briefing(
             topic=topic,

@@ -96,9 +96,9 @@ class Composer:
         ):
             # The event of the best result: its unit may hold only headings ("Promise Learning Collaborative").
             event = units[0].quotes[0][1] if units and units[0].quotes else opening.passage
-            held = _held(event)
-            if held:
-                lines.append(f"{held} [{number(self._naming_place(event))}]")
+            when_and_where = held(event)
+            if when_and_where:
+                lines.append(f"{when_and_where} [{number(naming_place(self.retriever.passages, event))}]")
         named: set[str] = set()
         for candidate in picked:
             who = candidate.passage.metadata.who
@@ -114,15 +114,6 @@ class Composer:
         description of a situation that asks for no particular fact."""
         described = len(question.split()) >= self.settings.description_words
         return asked.seeks_projects or (described and asked.kind in (FactKind.GENERAL, FactKind.FINDING, FactKind.LIST))
-
-    def _naming_place(self, passage: Passage) -> Passage:
-        """The passage of the same notes whose text names where the event was held (its description), for a
-        citation a reader can check; the passage itself when none does."""
-        place = (passage.metadata.place or "").lower()
-        if not place or place in passage.text.lower():
-            return passage
-        same_notes = (other for other in self.retriever.passages if other.metadata.source == passage.metadata.source)
-        return next((other for other in same_notes if place in other.text.lower()), passage)
 
 
 def missing_fact(
@@ -148,7 +139,17 @@ def missing_fact(
     return f"The notes don't give the {asked.kind.value} asked for."
 
 
-def _held(passage: Passage) -> str | None:
+def naming_place(passages: list[Passage], passage: Passage) -> Passage:
+    """The passage of the same notes whose text names where the event was held (its description), for a
+    citation a reader can check; the passage itself when none does."""
+    place = (passage.metadata.place or "").lower()
+    if not place or place in passage.text.lower():
+        return passage
+    same_notes = (other for other in passages if other.metadata.source == passage.metadata.source)
+    return next((other for other in same_notes if place in other.text.lower()), passage)
+
+
+def held(passage: Passage) -> str | None:
     """When and where the passage's event was held, from the notes' own opening ("25 March 2025")."""
     meta = passage.metadata
     if not meta.date and not meta.place:

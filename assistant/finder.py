@@ -70,6 +70,7 @@ class ProjectFinder:
         filters: SearchFilters | None = None,
         vector: list[float] | None = None,
         aims: bool = False,
+        floor: float | None = None,
     ) -> list[Standing]:
         """For each organisation among the top ``depth`` results, its sentence closest to the topic (with the
         one it leans on), best first; sentences stating a plan's aims, headings and fragments never stand for a
@@ -78,7 +79,9 @@ class ProjectFinder:
         ``among``: only these chunks; ``each``: this many sentences for each organisation (or unit);
         ``filters``: the user's (an organisation, an event, dates); ``vector``: the topic's embedding, when
         the caller has it already; ``aims``: a plan's aims may stand for general notes (see
-        ``SentencePicker.stands_alone``)."""
+        ``SentencePicker.stands_alone``); ``floor``: how close to the topic a sentence must be (the settings'
+        ``finder_min_similarity`` unless given)."""
+        floor = self.settings.finder_min_similarity if floor is None else floor
         vector = vector or self.retriever.embed(topic)
         results = self.retriever.search(topic, k=depth, filters=filters, vector=vector, among=among)
         units = self.picker.units(results, len(results))
@@ -102,7 +105,7 @@ class ProjectFinder:
             if seen[key] >= each:
                 continue
             sentences = self.picker.standing(candidate, by_key, aims)
-            if not sentences or candidate.similarity < self.settings.finder_min_similarity:
+            if not sentences or candidate.similarity < floor:
                 continue
             if any(sentence.key in taken for sentence in sentences):
                 continue  # a sentence already standing, with the one it leans on

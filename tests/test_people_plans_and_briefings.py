@@ -1,16 +1,25 @@
 """Rules for questions asking for a person, for what people said, for a plan's aims or for a fact ranked low,
-and for the subject and points of a briefing. Offline and fast: pure functions and hand-made sentences."""
+and for the subject and points of a briefing. Offline and fast: pure functions, hand-made sentences, and
+small notes ingested with the hashing embedder."""
 
 import numpy as np
 import pytest
 
+from assistant.briefer import Briefer
 from assistant.composing import missing_fact
+from assistant.finder import ProjectFinder
+from assistant.gate import Gate
 from assistant.grounding import Grounding, SupportedSentence, briefing_subject
 from assistant.models import ChunkMetadata, Passage
 from assistant.picking import Candidate, SentencePicker, UnitSentences
+from assistant.prompts import Prompts
 from assistant.questions import FactKind, asked_fact, states
+from assistant.retrieval import HybridRetriever
 from assistant.sentences import Quote
 from assistant.settings import Settings
+from assistant.store import open_store
+from ingest.pipeline import ingest_paths
+from tests.conftest import FORUM_NOTES, HashingEmbeddings
 
 
 def passage(text: str, organisation: str | None = "Love Inc", chunk: str = "c1", source: str = "n.txt") -> Passage:
@@ -178,3 +187,41 @@ def test_a_figure_of_a_name_may_be_in_the_cited_passages_notes():
 )  # fmt: skip
 def test_a_briefings_subject_leaves_out_who_asked_for_it_and_how(request_text, subject):
     assert briefing_subject(request_text) == subject
+
+
+# --- a briefing on an event ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_forums(tmp_path_factory: pytest.TempPathFactory) -> Briefer:
+    """A briefer over the forum notes and a second event of the same name, held in Perth a year later."""
+    notes = tmp_path_factory.mktemp("notes")
+    text = (FORUM_NOTES / "kinship_forum.txt").read_text()
+    (notes / "dundee.txt").write_text(text)
+    perth = text.replace("12th June 2024, Dundee", "3rd March 2025, Perth").replace("Bridges", "Tayside")
+    (notes / "perth.txt").write_text(perth.replace("Harbour", "Loch"))
+    settings = Settings(store_dir=notes / "store", embedding_model="fake-hashing", collection="two_forums")
+    store = open_store(settings, HashingEmbeddings())
+    ingest_paths(store, [notes / "dundee.txt", notes / "perth.txt"], settings, progress=False)
+    retriever = HybridRetriever(store, settings)
+    return Briefer(ProjectFinder(retriever, settings, Gate(retriever, settings)), Prompts.load(), settings)
+
+
+def test_an_event_briefing_opens_with_when_and_where_and_covers_its_presentations(two_forums):
+    """An event asked about as a whole: its date and place first, then one point from each presentation."""
+    briefing = two_forums.brief("Write me a briefing on the Kinship Learning Forum in Dundee: what was discussed?")
+    assert briefing.points[0].startswith("Kinship Learning Forum was held on 12 June 2024 in Dundee [1]")
+    assert {c.passage.metadata.source for c in briefing.citations} == {"dundee.txt"}
+    organisations = [c.passage.metadata.organisation for c in briefing.citations[1:3]]
+    assert set(organisations) == {"Bridges Family Trust", "Harbour Youth Partnership"}
+
+
+def test_the_date_or_place_a_briefing_gives_picks_among_events_of_one_name(two_forums):
+    """Two events share a name: "in Perth" (or "March 2025") is the later one, not the first of the name."""
+    for request in (
+        "Brief me on the Kinship Learning Forum in Perth",
+        "Brief me on the March 2025 Kinship Learning Forum",
+    ):
+        briefing = two_forums.brief(request)
+        assert "3 March 2025 in Perth" in briefing.points[0]
+        assert {c.passage.metadata.source for c in briefing.citations} == {"perth.txt"}
