@@ -214,6 +214,7 @@ def test_an_event_briefing_opens_with_when_and_where_and_covers_its_presentation
     assert {c.passage.metadata.source for c in briefing.citations} == {"dundee.txt"}
     organisations = [c.passage.metadata.organisation for c in briefing.citations[1:3]]
     assert set(organisations) == {"Bridges Family Trust", "Harbour Youth Partnership"}
+    assert [point[-4:] for point in briefing.points[1:3]] == ["[2].", "[3]."]  # the presentations come first
 
 
 def test_the_date_or_place_a_briefing_gives_picks_among_events_of_one_name(two_forums):
