@@ -18,22 +18,25 @@ _DEPTH = 18
 # A briefing naming a project or table is drawn from its notes when they are this many passages or fewer (one
 # naming an event, from all the event's notes).
 _NAMED_MOST = 40
-# What a request asks of an event as a whole: what happened there, not a topic within it.
-_WHOLE_EVENT = frozenset(
+# What a request asks of a project's or an event's notes as a whole, not a topic within them.
+_WHOLE_NOTES = frozenset(
     tokenize(
         "discussed discussion discussions came out happened learning learnings learned key points headline "
         "takeaways outcomes presented presentations presenters hosted held summary overview table tables event "
-        "session day notes themes"
+        "session day notes themes work project projects programme doing done does did"
     )
 )
 
 
-def _topic_within(subject: str, event: Passage) -> bool:
-    """The subject asks about something within the event: words beyond the event's name, date and place and
-    beyond what anyone asks of an event as a whole."""
+def _topic_within(subject: str, named: str) -> bool:
+    """The subject asks about something within what it names: words beyond ``named`` (a name, an event's
+    date and place) and beyond what anyone asks of a project's or an event's notes as a whole."""
+    return bool(set(tokenize(subject)) - set(tokenize(named)) - _WHOLE_NOTES)
+
+
+def _when_and_where(event: Passage) -> str:
     meta = event.metadata
-    own = set(tokenize(f"{meta.event} {spelled_date(meta.date)} {meta.place or ''}"))
-    return bool(set(tokenize(subject)) - own - _WHOLE_EVENT)
+    return f"{meta.event} {spelled_date(meta.date)} {meta.place or ''}"
 
 
 class Briefer:
@@ -60,15 +63,15 @@ class Briefer:
             about = self._notes_of(event) if event else self.finder.retriever.about(name, _NAMED_MOST)
             if not about:
                 continue
-            # An event asked about as a whole ("what was discussed", "who presented") is covered part by part,
-            # its presentations first; a topic within it ("the challenges raised at ...") by its best lines.
-            whole = event is not None and not _topic_within(subject, event)
-            each = 1 if whole else self.settings.briefing_points
-            floor = 0.0 if whole else None  # every part of an event asked about as a whole is on its topic
+            # Notes asked about as a whole ("Passion4Fusion's work", "what was discussed at ...") are all on
+            # its topic; an event's are covered part by part, its presentations first. A topic within them ("the
+            # challenges raised at ...") is covered by their best lines.
+            whole = not _topic_within(subject, f"{name} {_when_and_where(event) if event else ''}")
+            each = 1 if whole and event else self.settings.briefing_points
             points = self.finder.standings(
-                subject, _DEPTH, general=True, among=about, each=each, aims=True, floor=floor
+                subject, _DEPTH, general=True, among=about, each=each, aims=True, floor=0.0 if whole else None
             )
-            if whole:
+            if whole and event:
                 points.sort(key=lambda standing: not standing.passage.metadata.organisation)
             if points:
                 return points, named, event

@@ -72,12 +72,13 @@ def _titled(text: str) -> bool:
 
 
 def _says_something(text: str, aims: bool = False) -> bool:
-    """Not a plan's aim (unless ``aims``), a fragment, a title, a list of titles, or a list head or lead-in
-    without what it introduces."""
+    """Not a plan's aim (unless ``aims``), a fragment, a question, a title, a list of titles, or a list head or
+    lead-in without what it introduces."""
     return (
         len(tokenize(text)) >= 5
         and (aims or not _AIM.search(text))
         and not text.rstrip().endswith(":")
+        and not _asks(text)  # a question put to a table, or a heading
         and not _LEAD_IN.search(text)
         and not (_index(text) and _titled(text.partition(": ")[2]))  # a menu, not a list of things done
         and not _titled(text)

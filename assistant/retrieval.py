@@ -95,12 +95,14 @@ class HybridRetriever:
 
     def names_in(self, text: str) -> list[str]:
         """The organisations, projects and events of the notes that ``text`` names as words ("ArtClub?" as
-        "ArtClub"), longest first; a name inside a longer one named ("Angus" in "Angus Council") is left out."""
+        "ArtClub"), possessives too ("Passion4Fusion's work"), longest first; a name inside a longer one named
+        ("Angus" in "Angus Council") is left out."""
         folded = fold(text)
         names = {
             name.strip(" ?!.")
             for name in self._index.names
-            if len(bare := fold(name).strip(" ?!.")) > 3 and re.search(rf"(?<![\w']){re.escape(bare)}(?![\w'])", folded)
+            if len(bare := fold(name).strip(" ?!.")) > 3
+            and re.search(rf"(?<![\w']){re.escape(bare)}(?!\w)(?!'(?!s\b))", folded)
         }
         longest = sorted(names, key=len, reverse=True)
         return [name for name in longest if not any(name != other and fold(name) in fold(other) for other in longest)]
