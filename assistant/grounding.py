@@ -37,6 +37,8 @@ _DANGLING_END = re.compile(
     r"(?:\b(?:are|is|were|was|include|includes|including|of|to|the|a|an|and|or|with|by|for|as|such as)|:)\s*$",
     re.IGNORECASE,
 )
+# A sentence of any length ending on these words breaks off ("... followed by 3 online sessions focussing on").
+_BROKEN_OFF = re.compile(r"\b(?:the|a|an|and|or|of|such as|\w+ing (?:on|at|to|with))\s*$", re.IGNORECASE)
 # The framing of a request ("Can you pull together a one-page note for councillors, with sources, on what the
 # notes say about ..."), not its subject.
 _REQUEST = re.compile(
@@ -333,9 +335,13 @@ class Grounding:
             sentence, cited = strip_citations(raw)
             if len(tokenize(sentence)) < 2 or sentence.rstrip(".").lower() in NOT_COVERED.lower():
                 continue
-            if _DANGLING_END.search(sentence.rstrip(" .")) and (
-                sentence.rstrip(" .").endswith(":") or len(sentence.split()) <= _CUT_HEAD_WORDS
-            ):
+            while _BROKEN_OFF.search(sentence.rstrip(" .")):
+                # Broken off (in the notes, or at a chunk's end): shown without the words left hanging.
+                sentence = _BROKEN_OFF.sub("", sentence.rstrip(" .")).rstrip(" ,;:-–")
+            if len(tokenize(sentence)) < 2:
+                continue
+            bare = sentence.rstrip(" .")
+            if _DANGLING_END.search(bare) and (bare.endswith(":") or len(sentence.split()) <= _CUT_HEAD_WORDS):
                 continue  # a list head cut from its list says nothing
             scores = {n: self.support(sentence, passages[n - 1]) for n in range(1, len(passages) + 1)}
             valid = [n for n in dict.fromkeys(cited) if n in scores and scores[n] >= self.support_threshold]

@@ -335,24 +335,16 @@ class ChunkStore:
             if record_id in live
         ]
 
-    def dense_search(
-        self, query_vector: list[float], n: int, where: dict[str, Any] | None = None
-    ) -> list[tuple[str, float]]:
-        """Chunk ids with cosine similarity, best first (stale chunks included; the caller filters).
-
-        ``n`` must not exceed the number of stored chunks: the caller knows the live ones, which never
-        outnumber them, and counting the collection on every query costs time that grows with it.
-        """
-        if n < 1:
-            return []
-        with _store_errors("search"):
-            result = self._collection.query(
-                query_embeddings=[query_vector], n_results=n, where=where, include=["distances"]
-            )
-        return [
-            (record_id, 1.0 - distance)
-            for record_id, distance in zip(result["ids"][0], result["distances"][0], strict=True)
-        ]
+    def vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
+        """The stored embeddings of these chunks, as unit-length matrix rows in the order given."""
+        if not chunk_ids:
+            return np.zeros((0, 0), dtype=np.float32)
+        with _store_errors("read"):
+            records = self._collection.get(ids=list(chunk_ids), include=["embeddings"])
+        by_id = dict(zip(records["ids"], records["embeddings"], strict=True))
+        matrix = np.array([by_id[chunk_id] for chunk_id in chunk_ids], dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        return matrix / np.where(norms == 0, 1.0, norms)
 
 
 def open_store(settings: Settings, embeddings: Embeddings, rebuild: bool = False) -> ChunkStore:

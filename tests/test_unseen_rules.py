@@ -4,6 +4,7 @@ Offline and fast: pure functions, or the small forum notes (tests/data/forum_not
 hashing embedder.
 """
 
+import numpy as np
 import pytest
 
 from assistant.answering import Answerer
@@ -342,6 +343,19 @@ def test_search_among_chunks_returns_only_those(forum):
     assert results and {r.passage.chunk_id for r in results} == only
     unlimited = forum.retriever.search("Kinship Circle evaluation carers felt less isolated")
     assert unlimited[0].passage.chunk_id == chunk_of(forum, BRIDGES)
+
+
+def test_dense_ranking_is_exact_and_the_same_in_every_process(forum):
+    """The dense side ranks every allowed chunk by its cosine with the question, best first: a search limited
+    to a few chunks still ranks them all, and the order is the stored vectors' own, not an index's guess."""
+    retriever = forum.retriever
+    index = retriever._index
+    vector = retriever.embed("peer support for grandparents")
+    stored = retriever.store.vectors([passage.chunk_id for passage in index.passages])
+    expected = np.argsort(-(stored @ (np.asarray(vector) / np.linalg.norm(vector))), kind="stable")
+    assert list(retriever._dense(index, vector, None)) == [int(p) for p in expected]
+    allowed = {int(expected[-1]), int(expected[-2])}  # the two least similar chunks
+    assert list(retriever._dense(index, vector, allowed)) == [int(expected[-2]), int(expected[-1])]
 
 
 # --- 7. answers -------------------------------------------------------------------------------------
