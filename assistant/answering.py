@@ -94,12 +94,13 @@ class Answerer:
     ) -> Iterator[AnswerEvent]:
         started = time.perf_counter()
         question = validate_query(question, self.settings)  # the cleaned question is the one answered
+        words = self.gate.as_the_notes_write(spelled_out(question))  # ... in the notes' words and names
         notices: list[str] = []  # generator failures; the last is said once above the answer
         try:
-            standalone = self.followups.standalone(question, history)
+            standalone = self.followups.standalone(words, history)
         except GeneratorFailed as failure:
             notices.append(str(failure))
-            standalone = self.followups.carry_entities(question, history)
+            standalone = self.followups.carry_entities(words, history)
         standalone = spelled_out(standalone)
         vector = self.retriever.embed(standalone)  # one embedding serves retrieval and sentence picking
         results, scoped = self._search(standalone, vector, filters, bool(history))
@@ -109,8 +110,8 @@ class Answerer:
         asked = asked_fact(standalone)
         units = self.picker.units(results, self.settings.pick_units)
         units += self._deeper(standalone, vector, filters, asked, results, units)
-        candidates, about, similarity = self._choices(question, standalone, vector, asked, units, history, scoped)
-        relevance = self.gate.relevance(question, standalone, results, similarity, narrowed=_narrowed(filters))
+        candidates, about, similarity = self._choices(words, standalone, vector, asked, units, history, scoped)
+        relevance = self.gate.relevance(words, standalone, results, similarity, narrowed=_narrowed(filters))
         # One fact asked of something the best passages never name ("Who is the current First Minister?")
         # is asked of something else.
         if relevance is None or (asked.kind in SINGLE_FACTS and self.gate.names_not_used(standalone, results)[1]):

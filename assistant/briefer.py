@@ -111,7 +111,9 @@ class Briefer:
     def brief(self, topic: str) -> Briefing:
         """A headline and 3-6 cited key points from as many different projects as the notes support, each
         point naming the project it comes from; or from the one project, table or event the topic names."""
-        subject = briefing_subject(spelled_out(validate_query(topic, self.settings)))
+        subject = briefing_subject(
+            self.finder.gate.as_the_notes_write(spelled_out(validate_query(topic, self.settings)))
+        )
         standings, named, event = self._standings(subject)
         best = standings[: self.settings.briefing_points]
         if not best:

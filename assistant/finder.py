@@ -44,7 +44,7 @@ class ProjectFinder:
     def find(self, challenge: str, k: int = 5) -> list[ProjectMatch]:
         """Distinct organisations whose notes bear on the challenge, best first, each with the sentence that
         makes it relevant. A challenge the notes don't cover finds nothing."""
-        challenge = spelled_out(validate_query(challenge, self.settings))
+        challenge = self.gate.as_the_notes_write(spelled_out(validate_query(challenge, self.settings)))
         matches: list[ProjectMatch] = []
         for standing in self.standings(challenge, self.depth(k))[:k]:
             meta = standing.passage.metadata

@@ -1,5 +1,7 @@
 """Answer or refuse: the one decision that chat answers, the project finder and briefings share."""
 
+import re
+
 from assistant.embeddings import vocabulary
 from assistant.grounding import Grounding
 from assistant.models import Passage, SearchResult
@@ -79,6 +81,13 @@ class Gate:
             or len(name.split()) >= 3
             or not all(grounding.everyday(word) for word in tokenize(name))
         ]
+
+    def as_the_notes_write(self, question: str) -> str:
+        """The question with the notes' names written as the notes write them ("when was the kinship learning
+        forum held" names the Kinship Learning Forum), so a name typed in lower case counts as a name."""
+        for name in self.names_of_notes(question):
+            question = re.sub(rf"(?<![\w']){re.escape(name)}(?!\w)", name, question, flags=re.IGNORECASE)
+        return question
 
     def covered(self, question: str, standalone: str, results: list[SearchResult], similarity: float | None) -> bool:
         return self.relevance(question, standalone, results, similarity) is not None

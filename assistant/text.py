@@ -170,7 +170,8 @@ _SHORTHAND_WORD = re.compile(rf"(?<![\w'’-])({'|'.join(_SHORTHAND)})(?![\w'’
 
 def spelled_out(question: str) -> str:
     """The question with the sector's shorthand written as the notes write it ("sw students" is "social
-    work students"), so word matching and the embedder both see the notes' words."""
+    work students"), and in sentence case when typed in title case ("When Was The Forum Held?"), so word
+    matching and the embedder both see the notes' words and every capital is not taken for a name."""
 
     def written_out(match: re.Match[str]) -> str:
         word = match.group()
@@ -178,7 +179,29 @@ def spelled_out(question: str) -> str:
             return word  # "la" in lower case is a word of its own; only "LA" and "LAs" are the council
         return _SHORTHAND[word.lower()]
 
-    return _SHORTHAND_WORD.sub(written_out, question)
+    return _SHORTHAND_WORD.sub(written_out, _sentence_cased(question))
+
+
+_TITLE_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+# Small words only title case capitalises in the middle of a question.
+_SMALL_WORDS = frozenset(
+    "the of was is are a an in on for and to did does do what when where who how which with at by from".split()
+)
+
+
+def _sentence_cased(question: str) -> str:
+    """A question typed in title case (its small words capitalised too) in sentence case; acronyms and
+    words with inner capitals ("CYCJ", "ArtClub") kept. Any other question as it is."""
+    words = _TITLE_WORD.findall(question)[1:]
+    small = [word for word in words if word.lower() in _SMALL_WORDS]
+    if len(small) < 2 or not all(word[0].isupper() for word in words):
+        return question
+
+    def lowered(match: re.Match[str]) -> str:
+        word = match.group()
+        return word if match.start() == 0 or word == "I" or any(c.isupper() for c in word[1:]) else word.lower()
+
+    return _TITLE_WORD.sub(lowered, question)
 
 
 def query_problem(cleaned: str, max_chars: int) -> str | None:

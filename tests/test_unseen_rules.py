@@ -17,6 +17,7 @@ from assistant.questions import FactKind, asked_fact, asked_part, states
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
+from assistant.text import spelled_out
 from ingest.pipeline import ingest_paths
 from tests.conftest import HashingEmbeddings, conversation
 
@@ -189,6 +190,17 @@ def test_the_names_a_question_gives_must_all_be_in_the_passages():
     assert not grounding.uses_names_given("When was the Kinship Youth Forum held?", passages)
     assert not grounding.uses_names_given("Did the Kinship Learning Forum invite Harbour Youth Partnership?", passages)
     assert not grounding.uses_names_given("When was the forum held?", passages)  # gives no name
+
+
+def test_a_question_in_title_case_is_read_in_sentence_case(forum):
+    """ "When Was The Kinship Learning Forum Held?": every capital is not a name (nor "Was" one the notes
+    never use); acronyms and inner capitals stay."""
+    assert spelled_out("When Was The Kinship Learning Forum Held?") == "When was the kinship learning forum held?"
+    assert spelled_out("What Does HYP Stand For?") == "What does HYP stand for?"
+    assert spelled_out("What is the Kinship Learning Forum?") == "What is the Kinship Learning Forum?"
+    for question in ("When Was The Kinship Learning Forum Held?", "when was the kinship learning forum held"):
+        answer = forum.answer(question)  # the notes' name, however it is typed
+        assert answer.answered and "12th June 2024" in answer.text
 
 
 def test_names_run_together_in_a_question_count_as_used_part_by_part():
