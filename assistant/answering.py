@@ -206,7 +206,8 @@ class Answerer:
         the next results (to ``fact_search_depth``), read only for sentences stating it; none otherwise."""
         if asked.kind not in SINGLE_FACTS or asked.kind is FactKind.CONTACT:
             return []
-        if any(asked.stated_by(quote.text, frozenset()) for unit in units for quote, _, _ in unit.quotes):
+        noun_words = frozenset(tokenize(asked.noun))  # "how many online sessions": a year is not a count of them
+        if any(asked.stated_by(quote.text, noun_words) for unit in units for quote, _, _ in unit.quotes):
             return []
         seen = {result.passage.metadata.unit_id for result in results[: self.settings.pick_units]}
         more = self.retriever.search(question, k=self.settings.fact_search_depth, filters=filters, vector=vector)

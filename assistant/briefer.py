@@ -80,7 +80,8 @@ class Briefer:
     def _event(self, name: str, subject: str) -> Passage | None:
         """A passage of the event a briefing names, when ``name`` is an event's: of the one whose date or
         place the subject gives ("the November 2025 Promise Learning Collaborative", "... in Livingston")
-        when several events share the name; of the one of exactly that name otherwise; None if neither."""
+        when several events share the name; else of the one event of exactly that name; None if there is no
+        such one event."""
         folded = fold(name)
         events: dict[tuple[str, str], Passage] = {}  # by event and document: a series repeats its name
         for passage in self.finder.retriever.passages:
@@ -97,7 +98,8 @@ class Briefer:
         ranked = sorted(events.values(), key=matching, reverse=True)
         if ranked and matching(ranked[0]) and (len(ranked) == 1 or matching(ranked[0]) > matching(ranked[1])):
             return ranked[0]
-        return next((passage for (event, _), passage in events.items() if fold(event) == folded), None)
+        exact = [passage for (event, _), passage in events.items() if fold(event) == folded]
+        return exact[0] if len(exact) == 1 else None  # a series' name alone does not say which of its events
 
     def _notes_of(self, event: Passage) -> set[str]:
         """The chunks of one event's notes (its document's, under its name)."""
@@ -136,13 +138,15 @@ class Briefer:
         if self.model is not None:
             messages = self.model.messages(self.prompts.briefing, subject, passages)
             try:
-                draft = "\n".join([*opening, "".join(self.model.stream(messages, self.settings.max_answer_tokens * 2))])
+                draft = "".join(self.model.stream(messages, self.settings.max_answer_tokens * 2))
                 drafted_by = self.model.name
             except GeneratorFailed as failure:
                 notice = str(failure)
-        supported = self.finder.gate.grounding.verify(draft, passages, by_line=draft is extractive)
+        grounding = self.finder.gate.grounding
+        supported = grounding.verify(draft, passages, by_line=draft is extractive)
         if draft is not extractive:  # a model's draft: one point per passage, however it repeats itself
             supported = list({sentence.passages[0]: sentence for sentence in reversed(supported)}.values())[::-1]
+            supported = grounding.verify("\n".join(opening), passages, by_line=True) + supported
         citations: dict[int, int] = {}
         points = [render(sentence, citations) for sentence in supported]
         scores = {standing.passage.chunk_id: standing.result.score for standing in reversed(best)}

@@ -86,7 +86,8 @@ class Gate:
         """The question with the notes' names written as the notes write them ("when was the kinship learning
         forum held" names the Kinship Learning Forum), so a name typed in lower case counts as a name."""
         for name in self.names_of_notes(question):
-            question = re.sub(rf"(?<![\w']){re.escape(name)}(?!\w)", name, question, flags=re.IGNORECASE)
+            written = re.compile(rf"(?<![\w']){re.escape(name)}(?!\w)", re.IGNORECASE)
+            question = written.sub(name.replace("\\", "\\\\"), question)  # the name as is, backslashes too
         return question
 
     def covered(self, question: str, standalone: str, results: list[SearchResult], similarity: float | None) -> bool:

@@ -26,8 +26,13 @@ _CALENDAR = frozenset(
 _WORD_FORMS = ("s", "es", "n", "an", "ans", "ian", "ians", "ns")
 _NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:[.,]\d+)*%?(?![A-Za-z])")  # "any1" and "1st" hold no figure
 _NUMBER_WORD = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b", re.IGNORECASE)
-# Figures that are part of a name ("Plan 21-24", "Year 2"): the name, not a claim about a figure.
-_NAMED_FIGURES = re.compile(r"\b[A-Z][\w’'-]*\s+(\d+(?:\s*[-–]\s*\d+)?)\b")
+# Figures that are part of a name ("Plan 21-24", "Year 2"): the name, not a claim about a figure; a month, or a
+# word such as "In" or "Since" before a year, makes a date.
+_NAMED_FIGURES = re.compile(r"\b([A-Z][\w’'-]*)\s+(\d+(?:\s*[-–]\s*\d+)?)\b")
+_NOT_NAMING = frozenset(
+    {month.lower() for month in MONTH_NAMES}
+    | set("in since on at by from to for of before after until during year years".split())
+)
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z’'-]{2,}(?:\s+[A-Z][a-zA-Z’'-]{2,})*")
 # A name in a question: capitalised words (or an acronym) not opening a sentence, "I" aside.
 _QUESTION_NAME = re.compile(r"(?<![.!?]\s)(?<!^)(?<!\S)(?!I\b)[A-Z][\w’'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w’'-]*)*")
@@ -37,8 +42,8 @@ _DANGLING_END = re.compile(
     r"(?:\b(?:are|is|were|was|include|includes|including|of|to|the|a|an|and|or|with|by|for|as|such as)|:)\s*$",
     re.IGNORECASE,
 )
-# A sentence of any length ending on these words breaks off ("... followed by 3 online sessions focussing on").
-_BROKEN_OFF = re.compile(r"\b(?:the|a|an|and|or|of|such as|\w+ing (?:on|at|to|with))\s*$", re.IGNORECASE)
+# A sentence of any length ending on these words, with no full stop, breaks off ("... sessions focussing on").
+_BROKEN_OFF = re.compile(r"\b(?:the|a|an|and|or|of|such as|[a-z]+ing (?:on|at|to|with))\s*$")
 # The framing of a request ("Can you pull together a one-page note for councillors, with sources, on what the
 # notes say about ..."), not its subject.
 _REQUEST = re.compile(
@@ -72,17 +77,19 @@ _AUDIENCE = re.compile(
 # ("Summarise the Participation Network event"), and "what the notes say about" / "what's being done around".
 _ASKED_BY = re.compile(r"^.{0,80}?\b(?:have|has|had)\s+asked\s+(?:me\s+|us\s+)?(?:for\s+|about\s+)?", re.IGNORECASE)
 _LABELLED_REQUEST = re.compile(
-    r"^[^:]{0,80}\b(?:briefing|brief|note|summary|overview|update)\b(?![^:]*\b(?:of|on|about|regarding)\b)[^:]{0,60}:\s*",
+    r"^[^:]{0,80}\b(?:briefing|brief|note|summary|overview|update)\b(?![^:]*\b(?:of|on|about|regarding)\b)[^:]{0,60}:\s+",
     re.IGNORECASE,
 )
 _LEADING_VERB = re.compile(
     r"^(?:(?:can|could|would)\s+you\s+)?(?:please\s+)?"
-    r"(?:summari[sz]e|describe|outline|explain|brief me on|give me an overview of|an overview of)\s+",
+    r"(?:summari[sz]e|describe|outline|explain|write up|brief me on|give me an overview of|an overview of)\s+",
     re.IGNORECASE,
 )
+# "what the notes say about", "what the showcase projects learned about", "what's being done around": who says
+# it only when it is the notes or their projects, never a name ("what has Aberlour found about").
 _NOTES_SAY = re.compile(
-    r"^(?:what(?:'s| is| are)?\s+)?(?:the\s+)?(?:[\w-]+\s+){0,2}?(?:notes?|projects?|organisations?|services?|people)?"
-    r"\s*(?:say|says|said|tell us|learned|learnt|found|show|shows|showed|are doing|did|being done|is being done|done|"
+    r"^(?:what(?:'s| is| are)?\s+)?(?:(?:the\s+)?(?:[\w-]+\s+)?(?:notes?|projects?|organisations?|services?)\s+)?"
+    r"(?:say|says|said|tell us|learned|learnt|found|show|shows|showed|are doing|did|being done|is being done|done|"
     r"comes up in the notes|come up in the notes)\s+(?:about|on|around|regarding|for|to)\s+",
     re.IGNORECASE,
 )
@@ -144,13 +151,18 @@ def briefing_subject(request: str) -> str:
     clauses = (part for sentence in split_sentences(" ".join(request.split())) for part in _CLAUSES.split(sentence))
     for sentence in clauses:
         sentence = _ASKED_BY.sub("", _LABELLED_REQUEST.sub("", sentence, count=1), count=1)
-        subject = _AUDIENCE.sub("", subject_of(sentence), count=1).strip(" ,.?:")
-        subject = _NOTES_SAY.sub("", _LEADING_VERB.sub("", subject, count=1), count=1).strip(" ,.?:")
+        subject = _AUDIENCE.sub("", subject_of(sentence), count=1).strip(" ,.?:—–-")
+        subject = _NOTES_SAY.sub("", _LEADING_VERB.sub("", subject, count=1), count=1).strip(" ,.?:—–-")
         if not subject or set(re.findall(r"[a-z]+", subject.lower())) <= _REQUEST_WORDS:
             continue
         (about_asker if ABOUT_ASKER.match(subject) else subjects).append(subject)
     chosen = " — ".join(subjects or about_asker)
     return chosen or subject_of(request)
+
+
+def _squashed(text: str) -> str:
+    """Lower case, one kind of dash with no spaces around it: "Plan 21 - 24" is "plan 21-24"."""
+    return re.sub(r"\s*[-–—]\s*", "-", " ".join(text.lower().split()))
 
 
 def evidence(passage: Passage) -> str:
@@ -335,9 +347,9 @@ class Grounding:
             sentence, cited = strip_citations(raw)
             if len(tokenize(sentence)) < 2 or sentence.rstrip(".").lower() in NOT_COVERED.lower():
                 continue
-            while _BROKEN_OFF.search(sentence.rstrip(" .")):
+            while not sentence.rstrip().endswith((".", "!", "?", '"', "”")) and _BROKEN_OFF.search(sentence):
                 # Broken off (in the notes, or at a chunk's end): shown without the words left hanging.
-                sentence = _BROKEN_OFF.sub("", sentence.rstrip(" .")).rstrip(" ,;:-–")
+                sentence = _BROKEN_OFF.sub("", sentence.rstrip()).rstrip(" ,;:-–")
             if len(tokenize(sentence)) < 2:
                 continue
             bare = sentence.rstrip(" .")
@@ -372,6 +384,11 @@ class Grounding:
         missing = _numbers(asked) - _numbers(" ".join(evidence(passage) for passage in cited))
         if not missing:
             return True
-        named = {figure for match in _NAMED_FIGURES.finditer(asked) for figure in _numbers(match.group(1))}
-        notes = " ".join(document(source) for source in dict.fromkeys(p.metadata.source for p in cited))
-        return missing <= named & _numbers(notes)
+        notes = _squashed(" ".join(document(source) for source in dict.fromkeys(p.metadata.source for p in cited)))
+        named = {
+            figure
+            for match in _NAMED_FIGURES.finditer(asked)
+            if match.group(1).lower() not in _NOT_NAMING and _squashed(match.group()) in notes  # the whole name
+            for figure in _numbers(match.group(2))
+        }
+        return missing <= named

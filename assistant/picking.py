@@ -22,6 +22,10 @@ _LEANS_BACK = re.compile(r"^(this|these|that|those|it|its|they|their|he|she|such
 _FINDINGS = re.compile(r"\b(key (insights?|learning|findings?)|findings|results|impact|outcomes|evaluation)\b", re.I)
 # A national plan's aims ("... will be supported") are not what a project did or found.
 _AIM = re.compile(r"\b(will|must|should)\s+(?:not\s+)?[a-z]+", re.IGNORECASE)
+# What the asker needs or plans ("I need examples of ...") is not a question about a plan's aims.
+_ASKERS_NEEDS = re.compile(
+    r"\b(i|we|i'd|we'd|i'm|we're)\s+(\w+\s+)?(need|needs|plan|planning|aim|want|intend)\w*", re.I
+)
 # A question asking what is planned, needed or aimed at wants those aims ("What does the plan say is needed?").
 _ASKS_AIMS = re.compile(
     r"\b(will|must|should|needs?|needed|plans?|planned|aims?|aiming|intends?|intended|priorit(?:y|ies)|commitments?)\b",
@@ -155,7 +159,8 @@ class SentencePicker:
         # Aims are what a question about aims asks for ("What will Promise Keepers be responsible for?"), and a
         # question of when or where may be about an event still to come ("... will be in Aberdeen").
         timed = set(asked.kinds) & {FactKind.DATE, FactKind.YEAR, FactKind.TIME, FactKind.WEEKDAY, FactKind.PLACE}
-        aim_penalty = 0.0 if _ASKS_AIMS.search(question) or timed else self.settings.pick_aim_penalty
+        asks_aims = _ASKS_AIMS.search(_ASKERS_NEEDS.sub(" ", question))
+        aim_penalty = 0.0 if asks_aims or timed else self.settings.pick_aim_penalty
         scored: list[Candidate] = []
         for unit in units:
             heading = ""  # the heading a sentence sits under ("Challenges", "Key Insight") says what it is

@@ -54,10 +54,11 @@ SINGLE_FACTS = frozenset(
 _I = re.IGNORECASE
 # Roles a person holds: "the name of the Participation Officer" asks for a person, not an organisation.
 _ROLES = (
-    r"(officers?|leads?|managers?|chairs?|chairperson|workers?|co-?ordinators?|directors?|speakers?|presenters?|"
-    r"facilitators?|ministers?|heads?|teachers?|champions?|keepers?|authors?|researchers?|practitioners?|"
-    r"person|founders?|ceo|chief executive)"
+    r"(officer|lead|manager|chair|chairperson|worker|co-?ordinator|director|speaker|presenter|facilitator|"
+    r"minister|head|teacher|champion|keeper|author|researcher|practitioner|person|founder|ceo|chief executive)"
 )
+# ... unless the role word describes a body ("the lead organisation", "the lead partner").
+_NOT_A_BODY = r"(?!\s+(organisation|organization|agency|partner|body|council|authority|group|service|team|charity))"
 # Order matters: the first pattern that matches decides the kind.
 _KIND_PATTERNS: tuple[tuple[FactKind, re.Pattern[str]], ...] = (
     (
@@ -113,9 +114,9 @@ _KIND_PATTERNS: tuple[tuple[FactKind, re.Pattern[str]], ...] = (
     (
         FactKind.PERSON,
         re.compile(
-            rf"\b(what is|what's|whats|what was) the name of (the|their|its|a) ([\w-]+ )?{_ROLES}\b|"
-            rf"\bwho (is|was|are|were) (the|their|its) ([\w-]+ )?{_ROLES}\b|"
-            r"\bwho (chairs|chaired|chaires)\b|\bwhich (person|people)\b",
+            rf"\b(what is|what's|whats|what was) the name of (the|their|its|a) ([\w-]+ )?{_ROLES}\b{_NOT_A_BODY}|"
+            rf"\bwho (is|was) (the|their|its) ([\w-]+ )?{_ROLES}\b{_NOT_A_BODY}|"
+            r"\bwho (chairs|chaired|chaires)\b|\bwhich person\b",
             _I,
         ),
     ),
@@ -245,7 +246,7 @@ def asked_fact(question: str) -> AskedFact:
             if kind is FactKind.COUNT:
                 noun = " ".join(question[match.end() :].split()[:3])
     if FactKind.PERSON in kinds:  # a person asked for: an organisation's name does not answer it
-        kinds.remove(FactKind.PERSON_OR_ORGANISATION)
+        kinds = [kind for kind in kinds if kind is not FactKind.PERSON_OR_ORGANISATION]
     return AskedFact(tuple(kinds) or (FactKind.GENERAL,), noun, question)
 
 
@@ -257,8 +258,8 @@ _NOT_PERSONAL = frozenset(
     "review act plan showcase collaborative event spots east west north south city county street road the "
     "social work fund unit society association alliance initiative strategy system".split()
 )
-# A person's name: two or three capitalised words, not after "the" ("the Bright Spots surveys").
-_PERSON_NAME = re.compile(r"(?<!\bthe )(?<!\bThe )\b[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+){1,2}\b")
+# Capitalised words in a row, not after "the" ("the Bright Spots surveys"): a person's name is two or three.
+_CAPITALISED_RUN = re.compile(r"(?<!\bthe )(?<!\bThe )\b[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+)*\b")
 # What people said, reported ("Young people said they felt heard"); a quoted phrase alone is not a report.
 _REPORTED = re.compile(
     r"\b(said|says|told|felt|reported|commented|described|wanted|asked for|raised|shared that|responded)\b", _I
@@ -273,13 +274,21 @@ def _person(text: str, question: str) -> bool:
     asks about one ("Chaired by Alison Sutherland" for "Who chairs the Steering Group?")."""
     asked = question.lower()
     roles = {match.group().lower()[:5] for match in _ROLE.finditer(question)}
-    for match in _PERSON_NAME.finditer(text):
-        name = match.group()
-        if name.lower() in asked or set(name.lower().split()) & _NOT_PERSONAL:
-            continue
-        around = text[max(0, match.start() - _ROLE_REACH) : match.end() + _ROLE_REACH].lower()
-        if not roles or any(role in around for role in roles):
-            return True
+    for run in _CAPITALISED_RUN.finditer(text):
+        # A run of capitals may hold a role and a name together ("Participation Officer Kerry Watson"): the
+        # names are its stretches between words naming bodies, places or roles.
+        stretch: list[str] = []
+        for word in [*run.group().split(), ""]:
+            if word and word.lower() not in _NOT_PERSONAL and not _ROLE.fullmatch(word):
+                stretch.append(word)
+                continue
+            name = " ".join(stretch)
+            stretch = []
+            if not 2 <= len(name.split()) <= 3 or name.lower() in asked:
+                continue
+            around = text[max(0, run.start() - _ROLE_REACH) : run.end() + _ROLE_REACH].lower()
+            if not roles or any(role in around for role in roles):
+                return True
     return False
 
 

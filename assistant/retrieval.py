@@ -49,7 +49,10 @@ class HybridRetriever:
         """
         documents = self.store.manifest()
         passages = self.store.live_passages(documents)
-        self._index = _Index(passages, documents, self.store.vectors([passage.chunk_id for passage in passages]))
+        vectors = self.store.vectors([passage.chunk_id for passage in passages])
+        passages = [passage for passage in passages if passage.chunk_id in vectors]  # deleted since: gone
+        matrix = np.array([vectors[passage.chunk_id] for passage in passages], dtype=np.float32)
+        self._index = _Index(passages, documents, matrix)
         self.generation += 1
 
     @property

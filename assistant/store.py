@@ -36,6 +36,8 @@ _SEGMENT_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 _MODEL_KEY = "embedding_model"
 # Chroma refuses records without a vector; manifest records are looked up by id, never by similarity.
 _PLACEHOLDER_VECTOR = [1.0]
+# Ids per read or delete: SQLite limits the variables one statement may bind.
+_ID_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -265,8 +267,8 @@ class ChunkStore:
 
     def delete(self, ids: Iterable[str]) -> None:
         batch = list(ids)
-        for first in range(0, len(batch), 5000):
-            part = batch[first : first + 5000]
+        for first in range(0, len(batch), _ID_BATCH):
+            part = batch[first : first + _ID_BATCH]
             with _store_errors("write to"):
                 self._collection.delete(ids=part)
                 self._sentences.delete(where={"chunk_id": {"$in": part}})
@@ -274,9 +276,9 @@ class ChunkStore:
     def stored_metadata(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The Chroma metadata of these chunks as stored (chunks not stored are left out)."""
         found: dict[str, dict[str, Any]] = {}
-        for first in range(0, len(ids), 5000):
+        for first in range(0, len(ids), _ID_BATCH):
             with _store_errors("read"):
-                records = self._collection.get(ids=list(ids[first : first + 5000]), include=["metadatas"])
+                records = self._collection.get(ids=list(ids[first : first + _ID_BATCH]), include=["metadatas"])
             found |= {
                 record_id: dict(meta)
                 for record_id, meta in zip(records["ids"], records["metadatas"] or [], strict=True)
@@ -335,16 +337,17 @@ class ChunkStore:
             if record_id in live
         ]
 
-    def vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
-        """The stored embeddings of these chunks, as unit-length matrix rows in the order given."""
-        if not chunk_ids:
-            return np.zeros((0, 0), dtype=np.float32)
-        with _store_errors("read"):
-            records = self._collection.get(ids=list(chunk_ids), include=["embeddings"])
-        by_id = dict(zip(records["ids"], records["embeddings"], strict=True))
-        matrix = np.array([by_id[chunk_id] for chunk_id in chunk_ids], dtype=np.float32)
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        return matrix / np.where(norms == 0, 1.0, norms)
+    def vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored embeddings of these chunks (those still stored), each scaled to unit length."""
+        found: dict[str, np.ndarray] = {}
+        for first in range(0, len(chunk_ids), _ID_BATCH):
+            with _store_errors("read"):
+                part = list(chunk_ids[first : first + _ID_BATCH])
+                records = self._collection.get(ids=part, include=["embeddings"])
+            for chunk_id, vector in zip(records["ids"], records["embeddings"], strict=True):
+                row = np.asarray(vector, dtype=np.float32)
+                found[chunk_id] = row / (np.linalg.norm(row) or 1.0)
+        return found
 
 
 def open_store(settings: Settings, embeddings: Embeddings, rebuild: bool = False) -> ChunkStore:

@@ -183,15 +183,20 @@ def spelled_out(question: str) -> str:
 
 
 _TITLE_WORD = re.compile(r"[A-Za-z][\w'’-]*")
-# Small words only title case capitalises in the middle of a question.
+# The words that hold a question together, which only title case capitalises: lower-cased, they leave the
+# capitals of what it names ("When Was The Kinship Forum Held?" names the Kinship Forum; "Who Is The Current
+# First Minister?" still names a First Minister the notes never mention).
 _SMALL_WORDS = frozenset(
-    "the of was is are a an in on for and to did does do what when where who how which with at by from".split()
+    "the of was is are were be been a an in on for and or to did does do what when where who whom how which with "
+    "at by from about into there their they it its this that these those has have had can could would will "
+    "should held hosted run runs ran started begin began take took place happen happened say said find found "
+    "mean means stand work works help helps get got tell me you i we our my any anyone".split()
 )
 
 
 def _sentence_cased(question: str) -> str:
-    """A question typed in title case (its small words capitalised too) in sentence case; acronyms and
-    words with inner capitals ("CYCJ", "ArtClub") kept. Any other question as it is."""
+    """A question typed in title case (its small words capitalised too) with its small words in lower case,
+    but the first of each sentence. Any other question as it is."""
     words = _TITLE_WORD.findall(question)[1:]
     small = [word for word in words if word.lower() in _SMALL_WORDS]
     if len(small) < 2 or not all(word[0].isupper() for word in words):
@@ -199,7 +204,8 @@ def _sentence_cased(question: str) -> str:
 
     def lowered(match: re.Match[str]) -> str:
         word = match.group()
-        return word if match.start() == 0 or word == "I" or any(c.isupper() for c in word[1:]) else word.lower()
+        opens = match.start() == 0 or re.search(r"[.!?]\s+$", question[: match.start()])
+        return word.lower() if word.lower() in _SMALL_WORDS and word != "I" and not opens else word
 
     return _TITLE_WORD.sub(lowered, question)
 

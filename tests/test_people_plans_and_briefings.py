@@ -65,6 +65,25 @@ def test_a_person_is_named_beside_the_role_asked_about():
     assert states(FactKind.PERSON, "Steering Group - Chaired by Alison Sutherland", question="Who chairs it?")
 
 
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("What was the name of the Participation Officer?", FactKind.PERSON),
+        ("Can you tell me who chairs the steering group?", FactKind.PERSON),
+        ("Who is the head teacher at Johnstone High?", FactKind.PERSON),
+        ("Who is the lead organisation for the pilot?", FactKind.PERSON_OR_ORGANISATION),
+        ("Who are the Promise Keepers?", FactKind.PERSON_OR_ORGANISATION),
+    ],
+)
+def test_a_role_held_by_a_person_is_asked_for_by_name_a_body_is_not(question, kind):
+    assert asked_fact(question).kinds == (kind,)
+
+
+def test_a_name_run_together_with_the_role_is_a_person():
+    """ "Participation Officer Kerry Watson": the role's words end where the name starts."""
+    assert states(FactKind.PERSON, "Participation Officer Kerry Watson leads the work.", question=OFFICER)
+
+
 def test_a_missing_persons_name_is_said_to_be_missing():
     """The notes mention the role only: the answer says the name is not given."""
     kept = [SupportedSentence(NO_PERSON, (1,))]
@@ -101,6 +120,14 @@ def test_a_question_about_what_is_needed_is_answered_with_the_plans_aims():
     asks_facts = PICKER.candidates("What local arrangements are there?", [0.0] * 4, asked_fact(""),
                                    [unit([aim, fact])], GROUNDING)  # fmt: skip
     assert asks_facts[0].quote.text == fact
+
+
+def test_what_the_asker_needs_is_not_a_question_about_aims():
+    """ "I need examples of ..." asks for what projects did; a plan's "will" lines still rank last."""
+    aim, fact = "Local Oversight Boards will track the change locally.", "The local steering group met in May."
+    chosen = PICKER.candidates("I need examples of local arrangements", [0.0] * 4, asked_fact(""), [unit([aim, fact])],
+                               GROUNDING)  # fmt: skip
+    assert chosen[0].quote.text == fact
 
 
 def test_a_plans_aims_stand_for_general_notes_in_briefings_never_for_a_project():
@@ -160,6 +187,20 @@ def test_a_figure_of_a_name_may_be_in_the_cited_passages_notes():
     assert not grounding.answers_question(question, kept, passages)
     assert not grounding.answers_question("What did it say about poverty in 2023?", kept, passages,
                                           lambda source: "2023 " + (notes(source, "")))  # fmt: skip
+    # A month before a year is a date, not a name: "November 2023" anywhere in the notes does not do.
+    assert not grounding.answers_question("What about poverty in November 2023?", kept, passages,
+                                          lambda source: "November 2023 " + (notes(source, "")))  # fmt: skip
+
+
+def test_a_sentence_broken_off_loses_its_hanging_words_a_whole_one_none():
+    """The notes' "... followed by 3 online sessions focussing on" is shown without "focussing on"; a full
+    sentence ending on a small word ("... who they are living with.") is quoted whole."""
+    grounding = Grounding({"sessions": 1.0, "living": 1.0}, 0.4, 0.6)
+    broken = "This session will be followed by 3 online sessions focussing on"
+    kept = grounding.verify(f"{broken} [1]", [passage(broken)], by_line=True)
+    assert [sentence.text for sentence in kept] == ["This session will be followed by 3 online sessions"]
+    whole = "Young people want a say in who they are living with."
+    assert [s.text for s in grounding.verify(f"{whole} [1]", [passage(whole)], by_line=True)] == [whole]
 
 
 # --- the subject of a briefing -----------------------------------------------------------------------------
@@ -183,6 +224,8 @@ def test_a_figure_of_a_name_may_be_in_the_cited_passages_notes():
          "short-term funding"),
         ("Can you write up a briefing on the table discussions?", "the table discussions"),
         ("Write me a briefing on kinship care. Examples from specific projects please.", "kinship care"),
+        ("Write a briefing on what Aberlour found about kinship care.", "what Aberlour found about kinship care"),
+        ("Can you brief me on the Love Inc project — for a board paper?", "the Love Inc project"),
     ],
 )  # fmt: skip
 def test_a_briefings_subject_leaves_out_who_asked_for_it_and_how(request_text, subject):
@@ -215,6 +258,12 @@ def test_an_event_briefing_opens_with_when_and_where_and_covers_its_presentation
     organisations = [c.passage.metadata.organisation for c in briefing.citations[1:3]]
     assert set(organisations) == {"Bridges Family Trust", "Harbour Youth Partnership"}
     assert [point[-4:] for point in briefing.points[1:3]] == ["[2].", "[3]."]  # the presentations come first
+
+
+def test_a_series_name_alone_does_not_pick_one_of_its_events(two_forums):
+    """Two events share a name and the request gives neither date nor place: no one event's date opens it."""
+    briefing = two_forums.brief("Brief me on the Kinship Learning Forum")
+    assert briefing.points and "was held" not in briefing.points[0]
 
 
 def test_the_date_or_place_a_briefing_gives_picks_among_events_of_one_name(two_forums):
