@@ -94,14 +94,8 @@ class Answerer:
     ) -> Iterator[AnswerEvent]:
         started = time.perf_counter()
         question = validate_query(question, self.settings)  # the cleaned question is the one answered
-        words = self.gate.as_the_notes_write(spelled_out(question))  # ... in the notes' words and names
         notices: list[str] = []  # generator failures; the last is said once above the answer
-        try:
-            standalone = self.followups.standalone(words, history)
-        except GeneratorFailed as failure:
-            notices.append(str(failure))
-            standalone = self.followups.carry_entities(words, history)
-        standalone = spelled_out(standalone)
+        words, standalone = self._standalone(question, history, notices)
         vector = self.retriever.embed(standalone)  # one embedding serves retrieval and sentence picking
         results, scoped = self._search(standalone, vector, filters, bool(history))
         retrieved = time.perf_counter()
@@ -173,6 +167,18 @@ class Answerer:
                 notice=notices[-1] if notices else None,
             )
         )
+
+    def _standalone(self, question: str, history: Sequence[dict[str, str]], notices: list[str]) -> tuple[str, str]:
+        """The question in the notes' words and names, and that made standalone from the conversation (when
+        the generator fails to rewrite it, the failure goes to ``notices`` and the names the last answer
+        gave are carried instead)."""
+        words = self.gate.as_the_notes_write(spelled_out(question))
+        try:
+            standalone = self.followups.standalone(words, history)
+        except GeneratorFailed as failure:
+            notices.append(str(failure))
+            standalone = self.followups.carry_entities(words, history)
+        return words, spelled_out(standalone)
 
     def _search(
         self, standalone: str, vector: list[float], filters: SearchFilters | None, follow_up: bool

@@ -4,11 +4,11 @@ the organisations, projects, events and acronyms the previous answer named; a mo
 import re
 from collections.abc import Sequence
 
+from assistant.framing import CARRIED, framing_removed
 from assistant.gate import Gate
 from assistant.generation import ModelText
 from assistant.grounding import strip_citations, subject_of
 from assistant.prompts import Prompts
-from assistant.questions import CARRIED, framing_removed
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.text import CITATION, POSSESSIVE, tokenize

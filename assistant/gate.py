@@ -3,10 +3,10 @@
 import re
 
 from assistant.embeddings import vocabulary
+from assistant.framing import asked_part, without_carried
 from assistant.grounding import Grounding
 from assistant.models import Passage, SearchResult
 from assistant.picking import Candidate
-from assistant.questions import asked_part, without_carried
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.text import tokenize

@@ -175,13 +175,15 @@ def test_project_finder_returns_distinct_projects_with_grounded_reasons(retrieve
 
 # Limits a little under the figures measured when the picker was tuned (README, "Answer quality"), so a
 # change that loses facts, refuses answerable questions or answers off-corpus ones fails here.
-# fresh.jsonl and conversations.jsonl were written from the documents by people who had not seen the code or
-# the other sets (conversations: follow-ups leaning on the previous answer, and briefings).
+# fresh.jsonl, conversations.jsonl and briefs.jsonl were written from the documents by people who had not seen
+# the code or the other sets (conversations: follow-ups leaning on the previous answer, and briefings; briefs:
+# briefings of many shapes, near misses, off-corpus questions).
 ACCEPTANCE = {
     "dev": {"false_refusals": 0, "facts": 0.85, "support": 0.90, "near_miss": 1.0, "off_corpus": 1.0},
-    "realistic": {"false_refusals": 1, "facts": 0.87, "support": 0.94, "near_miss": 0.8, "off_corpus": 1.0},
-    "fresh": {"false_refusals": 1, "facts": 0.88, "support": 0.93, "near_miss": 0.85, "off_corpus": 0.85},
-    "conversations": {"false_refusals": 0, "facts": 0.85, "support": 0.97, "near_miss": 1.0, "off_corpus": 1.0},
+    "realistic": {"false_refusals": 0, "facts": 0.89, "support": 0.95, "near_miss": 0.9, "off_corpus": 1.0},
+    "fresh": {"false_refusals": 1, "facts": 0.89, "support": 0.93, "near_miss": 0.85, "off_corpus": 0.85},
+    "conversations": {"false_refusals": 0, "facts": 0.86, "support": 0.97, "near_miss": 1.0, "off_corpus": 1.0},
+    "briefs": {"false_refusals": 0, "facts": 0.72, "support": 0.97, "near_miss": 0.8, "off_corpus": 1.0},
 }
 
 

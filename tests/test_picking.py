@@ -10,10 +10,11 @@ from dataclasses import replace
 import pytest
 
 from assistant.composing import missing_fact
+from assistant.framing import framing_removed
 from assistant.grounding import SupportedSentence
 from assistant.models import Answer, ChunkMetadata, Passage
 from assistant.picking import Candidate, SentencePicker
-from assistant.questions import FactKind, asked_fact, framing_removed, states
+from assistant.questions import FactKind, asked_fact, states
 from assistant.sentences import Quote, quotes_of
 from tests.conftest import conversation
 

@@ -9,11 +9,12 @@ import pytest
 
 from assistant.answering import Answerer
 from assistant.followups import FollowUps, _cited_items, _ordinal
+from assistant.framing import asked_part
 from assistant.gate import Gate
 from assistant.grounding import Grounding, SupportedSentence, _numbers, briefing_subject, subject_of
 from assistant.models import ChunkMetadata, Passage
 from assistant.prompts import Prompts
-from assistant.questions import FactKind, asked_fact, asked_part, states
+from assistant.questions import FactKind, asked_fact, states
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
