@@ -204,8 +204,7 @@ class ChunkStore:
     # --- chunks -----------------------------------------------------------------------------
 
     def all_ids(self) -> set[str]:
-        with _store_errors("read"):
-            return set(self._collection.get(include=[])["ids"])
+        return {record_id for page in pages(self._collection, []) for record_id in page["ids"]}
 
     def complete_ids(self) -> set[str]:
         """Chunks stored with their sentences (a chunk stored before sentence vectors existed is not)."""
@@ -213,10 +212,11 @@ class ChunkStore:
 
     def _chunks_with_sentences(self, current_only: bool = False) -> set[str]:
         """Chunks with sentence records (``current_only``: cut by this version of the sentence rules)."""
-        with _store_errors("read"):
-            metadatas = self._sentences.get(include=["metadatas"])["metadatas"] or []
         return {
-            str(meta["chunk_id"]) for meta in metadatas if not current_only or meta.get("version") == QUOTES_VERSION
+            str(meta["chunk_id"])
+            for page in pages(self._sentences, ["metadatas"])
+            for meta in page["metadatas"] or []
+            if not current_only or meta.get("version") == QUOTES_VERSION
         }
 
     def add(
@@ -327,12 +327,11 @@ class ChunkStore:
         """The chunks ``manifest`` (by default the store's own, read now) lists as live."""
         manifest = self.manifest() if manifest is None else manifest
         live = {chunk_id for entry in manifest.values() for chunk_id in entry.chunk_ids}
-        with _store_errors("read"):
-            records = self._collection.get(include=["documents", "metadatas"])
         return [
             Passage(chunk_id=record_id, text=document, metadata=ChunkMetadata.from_store(dict(meta)))
+            for page in pages(self._collection, ["documents", "metadatas"])
             for record_id, document, meta in zip(
-                records["ids"], records["documents"] or [], records["metadatas"] or [], strict=True
+                page["ids"], page["documents"] or [], page["metadatas"] or [], strict=True
             )
             if record_id in live
         ]
@@ -348,6 +347,19 @@ class ChunkStore:
                 row = np.asarray(vector, dtype=np.float32)
                 found[chunk_id] = row / (np.linalg.norm(row) or 1.0)
         return found
+
+
+def pages(collection: Any, include: list[str], size: int = _ID_BATCH) -> Iterator[Any]:
+    """Every record of a collection, ``size`` at a time: one read of a large collection binds more SQL
+    variables than SQLite allows (the sentence records of 100× the seeds, about 100,000, could not be read)."""
+    offset = 0
+    while True:
+        with _store_errors("read"):
+            page = collection.get(include=include, limit=size, offset=offset)
+        yield page
+        if len(page["ids"]) < size:
+            return
+        offset += size
 
 
 def open_store(settings: Settings, embeddings: Embeddings, rebuild: bool = False) -> ChunkStore:

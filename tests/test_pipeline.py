@@ -179,3 +179,16 @@ def test_a_store_without_sentence_vectors_still_answers_before_its_next_ingest(
     store._sentences.delete(where={"chunk_id": {"$in": [p.chunk_id for p in passages]}})
     found = HybridRetriever(store, fake_settings).sentences(passages)
     assert set(found) == {p.chunk_id for p in passages} and all(len(v) for _, v in found.values())
+
+
+def test_a_collection_is_read_page_by_page_whole(tmp_path: Path):
+    """One read of a large collection binds more SQL variables than SQLite allows (100,000 sentence records
+    at 100× the seeds could not be read): pages of any size give every record once."""
+    from assistant.store import make_client, pages
+
+    settings = Settings(store_dir=tmp_path / "store")
+    collection = make_client(settings).get_or_create_collection("paged", embedding_function=None)
+    collection.add(ids=[f"r{n}" for n in range(25)], embeddings=[[float(n), 1.0] for n in range(25)])
+    read = [record_id for page in pages(collection, [], size=10) for record_id in page["ids"]]
+    assert sorted(read) == sorted(f"r{n}" for n in range(25)) and len(read) == 25
+    assert [len(page["ids"]) for page in pages(collection, [], size=5)] == [5, 5, 5, 5, 5, 0]
