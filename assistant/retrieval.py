@@ -105,6 +105,7 @@ class HybridRetriever:
             name.strip(" ?!.")
             for name in self._index.names
             if len(bare := fold(name).strip(" ?!.")) > 3
+            and bare in folded  # a substring test first: a pattern per name, thousands at 100x, cost 0.7 s a call
             and re.search(rf"(?<![\w']){re.escape(bare)}(?!\w)(?!'(?!s\b))", folded)
         }
         longest = sorted(names, key=len, reverse=True)
