@@ -172,7 +172,7 @@ class Answerer:
         """The question in the notes' words and names, and that made standalone from the conversation (when
         the generator fails to rewrite it, the failure goes to ``notices`` and the names the last answer
         gave are carried instead)."""
-        words = self.gate.as_the_notes_write(spelled_out(question))
+        words = self.gate.as_the_notes_write(question)
         try:
             standalone = self.followups.standalone(words, history)
         except GeneratorFailed as failure:

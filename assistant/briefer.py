@@ -11,7 +11,7 @@ from assistant.picking import attributed
 from assistant.prompts import Prompts
 from assistant.retrieval import validate_query
 from assistant.settings import Settings
-from assistant.text import fold, plural, spelled_out, tokenize
+from assistant.text import fold, plural, tokenize
 
 # Results read for a briefing: more than the finder's, since general notes count as points too.
 _DEPTH = 18
@@ -92,8 +92,7 @@ class Briefer:
         asked = set(tokenize(subject)) - set(tokenize(name))
 
         def matching(passage: Passage) -> int:
-            meta = passage.metadata
-            return len(asked & set(tokenize(f"{meta.event} {spelled_date(meta.date)} {meta.place or ''}")))
+            return len(asked & set(tokenize(_when_and_where(passage))))
 
         ranked = sorted(events.values(), key=matching, reverse=True)
         if ranked and matching(ranked[0]) and (len(ranked) == 1 or matching(ranked[0]) > matching(ranked[1])):
@@ -113,9 +112,7 @@ class Briefer:
     def brief(self, topic: str) -> Briefing:
         """A headline and 3-6 cited key points from as many different projects as the notes support, each
         point naming the project it comes from; or from the one project, table or event the topic names."""
-        subject = briefing_subject(
-            self.finder.gate.as_the_notes_write(spelled_out(validate_query(topic, self.settings)))
-        )
+        subject = briefing_subject(self.finder.gate.as_the_notes_write(validate_query(topic, self.settings)))
         standings, named, event = self._standings(subject)
         best = standings[: self.settings.briefing_points]
         if not best:

@@ -10,7 +10,6 @@ from assistant.picking import Candidate, SentencePicker
 from assistant.questions import asked_fact
 from assistant.retrieval import HybridRetriever, validate_query
 from assistant.settings import Settings
-from assistant.text import spelled_out
 
 # How many results a search for k projects reads: several results often belong to one organisation.
 _DEPTH_PER_PROJECT = 4
@@ -44,7 +43,7 @@ class ProjectFinder:
     def find(self, challenge: str, k: int = 5) -> list[ProjectMatch]:
         """Distinct organisations whose notes bear on the challenge, best first, each with the sentence that
         makes it relevant. A challenge the notes don't cover finds nothing."""
-        challenge = self.gate.as_the_notes_write(spelled_out(validate_query(challenge, self.settings)))
+        challenge = self.gate.as_the_notes_write(validate_query(challenge, self.settings))
         matches: list[ProjectMatch] = []
         for standing in self.standings(challenge, self.depth(k))[:k]:
             meta = standing.passage.metadata

@@ -9,7 +9,7 @@ from assistant.models import Passage, SearchResult
 from assistant.picking import Candidate
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
-from assistant.text import tokenize
+from assistant.text import spelled_out, tokenize
 
 
 class Gate:
@@ -83,8 +83,10 @@ class Gate:
         ]
 
     def as_the_notes_write(self, question: str) -> str:
-        """The question with the notes' names written as the notes write them ("when was the kinship learning
-        forum held" names the Kinship Learning Forum), so a name typed in lower case counts as a name."""
+        """The question as the notes would write it: the sector's shorthand spelled out and title case undone
+        (``text.spelled_out``), and the notes' names written as the notes write them ("when was the kinship
+        learning forum held" names the Kinship Learning Forum), so a name typed in lower case counts as one."""
+        question = spelled_out(question)
         for name in self.names_of_notes(question):
             written = re.compile(rf"(?<![\w']){re.escape(name)}(?!\w)", re.IGNORECASE)
             question = written.sub(name.replace("\\", "\\\\"), question)  # the name as is, backslashes too

@@ -48,11 +48,7 @@ class HybridRetriever:
         another thread (the app) sees the old chunks or the new ones, never a mixture.
         """
         documents = self.store.manifest()
-        passages = self.store.live_passages(documents)
-        vectors = self.store.vectors([passage.chunk_id for passage in passages])
-        passages = [passage for passage in passages if passage.chunk_id in vectors]  # deleted since: gone
-        matrix = np.array([vectors[passage.chunk_id] for passage in passages], dtype=np.float32)
-        self._index = _Index(passages, documents, matrix)
+        self._index = _Index(*self.store.live_chunks(documents), documents)
         self.generation += 1
 
     @property
@@ -103,8 +99,8 @@ class HybridRetriever:
         folded = fold(text)
         names = {
             name.strip(" ?!.")
-            for name in self._index.names
-            if len(bare := fold(name).strip(" ?!.")) > 3
+            for name, bare in self._index.names.items()
+            if len(bare) > 3
             and bare in folded  # a substring test first: a pattern per name, thousands at 100x, cost 0.7 s a call
             and re.search(rf"(?<![\w']){re.escape(bare)}(?!\w)(?!'(?!s\b))", folded)
         }
@@ -273,8 +269,8 @@ class _Index:
     def __init__(
         self,
         passages: list[Passage],
-        documents: dict[str, ManifestEntry],
         vectors: np.ndarray,
+        documents: dict[str, ManifestEntry],
         k1: float = 1.5,
         b: float = 0.75,
         epsilon: float = 0.25,
@@ -315,10 +311,11 @@ class _Index:
         return chunks
 
     @functools.cached_property
-    def names(self) -> set[str]:
-        """The names of the organisations, projects and events, as the notes write them."""
+    def names(self) -> dict[str, str]:
+        """The names of the organisations, projects and events, as the notes write them, each with its folded
+        form less closing punctuation ("ArtClub?" as "artclub"), for matching."""
         return {
-            name
+            name: fold(name).strip(" ?!.")
             for passage in self.passages
             for name in (passage.metadata.organisation, passage.metadata.project, passage.metadata.event)
             if name

@@ -325,28 +325,29 @@ class ChunkStore:
 
     def live_passages(self, manifest: dict[str, ManifestEntry] | None = None) -> list[Passage]:
         """The chunks ``manifest`` (by default the store's own, read now) lists as live."""
+        return [passage for passage, _ in self._live(manifest, with_vectors=False)]
+
+    def live_chunks(self, manifest: dict[str, ManifestEntry] | None = None) -> tuple[list[Passage], np.ndarray]:
+        """The live chunks (as ``live_passages``) and their embeddings, scaled to unit length, one matrix row
+        each in the same order: read in the same pages, so a chunk never comes without its vector."""
+        pairs = list(self._live(manifest, with_vectors=True))
+        vectors = [vector / (np.linalg.norm(vector) or 1.0) for _, vector in pairs]
+        return [passage for passage, _ in pairs], np.array(vectors, dtype=np.float32)
+
+    def _live(
+        self, manifest: dict[str, ManifestEntry] | None, with_vectors: bool
+    ) -> Iterator[tuple[Passage, np.ndarray]]:
         manifest = self.manifest() if manifest is None else manifest
         live = {chunk_id for entry in manifest.values() for chunk_id in entry.chunk_ids}
-        return [
-            Passage(chunk_id=record_id, text=document, metadata=ChunkMetadata.from_store(dict(meta)))
-            for page in pages(self._collection, ["documents", "metadatas"])
-            for record_id, document, meta in zip(
-                page["ids"], page["documents"] or [], page["metadatas"] or [], strict=True
-            )
-            if record_id in live
-        ]
-
-    def vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """The stored embeddings of these chunks (those still stored), each scaled to unit length."""
-        found: dict[str, np.ndarray] = {}
-        for first in range(0, len(chunk_ids), _ID_BATCH):
-            with _store_errors("read"):
-                part = list(chunk_ids[first : first + _ID_BATCH])
-                records = self._collection.get(ids=part, include=["embeddings"])
-            for chunk_id, vector in zip(records["ids"], records["embeddings"], strict=True):
-                row = np.asarray(vector, dtype=np.float32)
-                found[chunk_id] = row / (np.linalg.norm(row) or 1.0)
-        return found
+        include = ["documents", "metadatas", *(["embeddings"] if with_vectors else [])]
+        for page in pages(self._collection, include):
+            vectors = page["embeddings"] if with_vectors and len(page["ids"]) else [None] * len(page["ids"])
+            for record_id, document, meta, vector in zip(
+                page["ids"], page["documents"] or [], page["metadatas"] or [], vectors, strict=True
+            ):
+                if record_id in live:
+                    passage = Passage(chunk_id=record_id, text=document, metadata=ChunkMetadata.from_store(dict(meta)))
+                    yield passage, np.asarray(vector if vector is not None else (), dtype=np.float32)
 
 
 def pages(collection: Any, include: list[str], size: int = _ID_BATCH) -> Iterator[Any]:

@@ -366,8 +366,8 @@ def test_dense_ranking_is_exact_and_the_same_in_every_process(forum):
     retriever = forum.retriever
     index = retriever._index
     vector = retriever.embed("peer support for grandparents")
-    stored = retriever.store.vectors([passage.chunk_id for passage in index.passages])
-    matrix = np.array([stored[passage.chunk_id] for passage in index.passages])
+    passages, matrix = retriever.store.live_chunks()
+    assert [passage.chunk_id for passage in passages] == [passage.chunk_id for passage in index.passages]
     expected = np.argsort(-(matrix @ (np.asarray(vector) / np.linalg.norm(vector))), kind="stable")
     assert list(retriever._dense(index, vector, None)) == [int(p) for p in expected]
     allowed = {int(expected[-1]), int(expected[-2])}  # the two least similar chunks
