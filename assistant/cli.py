@@ -89,7 +89,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.evaluation import run_evaluation
 
     cases = Path(args.cases) if args.cases else None
-    return run_evaluation(settings, cases, k=args.k, baseline=args.baseline, answers=not args.retrieval_only)
+    return run_evaluation(
+        settings, cases, k=args.k, baseline=args.baseline, answers=not args.retrieval_only, totals_only=args.totals
+    )
 
 
 def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
@@ -341,6 +343,7 @@ def _add_tool_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPa
     evaluate.add_argument("-k", type=int, default=5)
     evaluate.add_argument("--baseline", action="store_true", help="also score the textbook set-up")
     evaluate.add_argument("--retrieval-only", action="store_true", help="skip the answer metrics")
+    evaluate.add_argument("--totals", action="store_true", help="totals only, no case ids (for a held-out set)")
     evaluate.set_defaults(handler=cmd_eval)
 
     bench = commands.add_parser("bench", help="ingest and search speed on the seeds and a synthetic corpus")

@@ -45,6 +45,8 @@ class EvalCase:
     refuse: bool
     history: tuple[dict[str, str], ...] = ()
     near_miss: bool = False  # the topic is in the notes, the asked detail is not: say so
+    # A new topic inside a conversation: names of the earlier topic that the answer must not carry over.
+    must_not_mention: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class RetrievalScores:
     hit_at_k: float
     mrr_at_k: float
     cases: int
+    fact_at_k: float = 1.0  # share of the asked facts the top k passages hold (cases with facts)
     misses: list[str] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
 
@@ -69,7 +72,7 @@ class RetrievalScores:
         median = statistics.median(self.latencies_ms) if self.latencies_ms else 0.0
         return (
             f"{self.name:<10} hit@{self.k}={self.hit_at_k:.3f}  MRR@{self.k}={self.mrr_at_k:.3f}  "
-            f"cases={self.cases}  median search {median:.0f} ms"
+            f"fact@{self.k}={self.fact_at_k:.3f}  cases={self.cases}  median search {median:.0f} ms"
         )
 
 
@@ -95,6 +98,7 @@ def load_cases(path: Path) -> list[EvalCase]:
                     refuse=bool(raw.get("refuse", False)),
                     history=tuple(raw.get("history", [])),
                     near_miss=bool(raw.get("near_miss", False)),
+                    must_not_mention=tuple(raw.get("must_not_mention", [])),
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError) as error:
@@ -116,15 +120,19 @@ def score_retrieval(
     judged = [case for case in cases if case.sources and not case.refuse]
     hits = reciprocal = 0.0
     scores = RetrievalScores(name, k, 0.0, 0.0, len(judged))
+    present: list[float] = []
     for case in judged:
         results, elapsed_ms = search(case.question)
         scores.latencies_ms.append(elapsed_ms)
+        if case.facts:
+            present.append(_recall(case.facts, "\n".join(hit.text for hit in results[:k])))
         rank = next((n for n, hit in enumerate(results[:k], start=1) if is_relevant(case, hit)), None)
         if rank is None:
             scores.misses.append(case.id)
         else:
             hits += 1
             reciprocal += 1 / rank
+    scores.fact_at_k = statistics.mean(present) if present else 1.0
     if judged:
         scores.hit_at_k = hits / len(judged)
         scores.mrr_at_k = reciprocal / len(judged)
@@ -223,6 +231,8 @@ class AnswerScores:
     off_corpus: int
     near_miss_says_absent: float  # share of near-miss cases answered with a sentence saying the detail is absent
     near_misses: int
+    topic_changes_carried: int  # new topics inside a conversation answered with the earlier topic's names
+    topic_changes: int
     fact_recall: float
     fact_at_k: float  # facts present in the passages retrieved
     citation_validity: float
@@ -236,6 +246,7 @@ class AnswerScores:
             f"{self.generator:<12} false refusals={self.false_refusals}/{self.answerable}  "
             f"off-corpus refused={self.off_corpus_refused:.3f} (of {self.off_corpus})  "
             f"near-miss says absent={self.near_miss_says_absent:.3f} (of {self.near_misses})  "
+            f"topic changes carried={self.topic_changes_carried}/{self.topic_changes}  "
             f"facts={self.fact_recall:.3f}  fact@5={self.fact_at_k:.3f}  validity={self.citation_validity:.3f}  "
             f"support={self.citation_support:.3f}  median={self.median_ms:.0f} ms  p95={self.p95_ms:.0f} ms  "
             f"cases={self.cases}"
@@ -251,7 +262,7 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 def score_answers(generator: str, cases: Sequence[EvalCase], answer: Callable[[EvalCase], Response]) -> AnswerScores:
     """Refusals, near misses, fact recall and fact@k, citation validity and support, and latency."""
-    false_refusals = validity = refused_off = absent = 0
+    false_refusals = validity = refused_off = absent = carried = 0
     recalls: list[float] = []
     present: list[float] = []
     supported: list[float] = []
@@ -274,6 +285,9 @@ def score_answers(generator: str, cases: Sequence[EvalCase], answer: Callable[[E
             says = shown.answered and bool(_SAYS_ABSENT.search(shown.text))
             absent += says
             failed = failed or not says
+        if case.must_not_mention and _recall([case.must_not_mention], shown.text):
+            carried += 1
+            failed = True
         if case.facts and not case.refuse:
             recalls.append(_recall(case.facts, shown.text))
             present.append(_recall(case.facts, "\n".join(response.retrieved)))
@@ -297,6 +311,8 @@ def score_answers(generator: str, cases: Sequence[EvalCase], answer: Callable[[E
         off_corpus=off_corpus,
         near_miss_says_absent=absent / near_misses if near_misses else 1.0,
         near_misses=near_misses,
+        topic_changes_carried=carried,
+        topic_changes=sum(bool(case.must_not_mention) for case in cases),
         fact_recall=statistics.mean(recalls) if recalls else 1.0,
         fact_at_k=statistics.mean(present) if present else 1.0,
         citation_validity=validity / (len(cases) or 1),
@@ -354,10 +370,12 @@ def run_evaluation(
     baseline: bool = False,
     answers: bool = True,
     out: TextIO | None = None,
+    totals_only: bool = False,
 ) -> int:
     """``promise-assistant eval``: retrieval scores (and the textbook baseline's), then answers and the finder.
 
-    Prints one row per scorer; returns the exit status (1 when the store is empty)."""
+    Prints one row per scorer, with the cases each missed unless ``totals_only`` (a held-out set is only ever
+    seen as totals, so nothing is tuned on its questions); returns the exit status (1 when the store is empty)."""
     from assistant.wiring import build_assistant, build_retriever, open_chunk_store
 
     out = out or sys.stdout  # read at call time, so a replaced stdout (a test's capture) is honoured
@@ -382,12 +400,16 @@ def run_evaluation(
         files = [Path(entry.path) for entry in store.manifest().values() if Path(entry.path).exists()]
         textbook = TextbookBaseline(sorted(files), store.embeddings)
         rows.append(score_retrieval("baseline", cases, _timed(lambda question: textbook.search(question, k)), k))
+
+    def listed(label: str, ids: list[str]) -> str:
+        return f"  {label}: {', '.join(ids)}" if ids and not totals_only else ""
+
     for row in rows:
-        print(row.row() + (f"  misses: {', '.join(row.misses)}" if row.misses else ""), file=out)
+        print(row.row() + listed("misses", row.misses), file=out)
     if answers:
         assistant = build_assistant(settings)
         scores = score_answers(assistant.answerer.generator, cases, lambda case: respond(assistant, case))
-        print(scores.row() + (f"  short: {', '.join(scores.failures)}" if scores.failures else ""), file=out)
+        print(scores.row() + listed("short", scores.failures), file=out)
         finder = score_finder(cases, assistant.finder.find)
-        print(finder.row() + (f"  misses: {', '.join(finder.misses)}" if finder.misses else ""), file=out)
+        print(finder.row() + listed("misses", finder.misses), file=out)
     return 0

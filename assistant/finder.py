@@ -34,10 +34,10 @@ class Standing:
 
 
 class ProjectFinder:
-    def __init__(self, retriever: HybridRetriever, settings: Settings, gate: Gate | None = None) -> None:
+    def __init__(self, retriever: HybridRetriever, settings: Settings, gate: Gate) -> None:
         self.retriever = retriever
         self.settings = settings
-        self.gate = gate or Gate(retriever, settings)
+        self.gate = gate
         self.picker = SentencePicker(retriever, settings)
 
     def find(self, challenge: str, k: int = 5) -> list[ProjectMatch]:

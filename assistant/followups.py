@@ -4,10 +4,14 @@ the organisations, projects, events and acronyms the previous answer named; a mo
 import re
 from collections.abc import Sequence
 
-from assistant.framing import CARRIED, framing_removed
+from spacy.tokens import Token
+
+from assistant.framing import CARRIED
 from assistant.gate import Gate
 from assistant.generation import ModelText
-from assistant.grounding import strip_citations, subject_of
+from assistant.grounding import Grounding, strip_citations, subject_of
+from assistant.language import Language
+from assistant.lexicon import DETAIL_NOUNS
 from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
@@ -25,12 +29,10 @@ _ORDINAL = re.compile(
     r"|\s*[-–,])",
     re.IGNORECASE,
 )
-# A question naming something of its own: a capitalised word after its first, or an acronym.
-_OWN_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b(?!I\b)[A-Z][\w'’-]*")
-_SHORT_FOLLOW_UP_WORDS = 8
 # A carried name mentioned in more passages than this (an event's name) says too little to read them first.
 _MOST_MENTIONS = 12
 _REWRITE_TOKENS = 60
+_SHORTHAND_LETTERS = 4
 _TURNS_SHOWN = 4
 _TURN_CHARACTERS = 400
 
@@ -42,9 +44,11 @@ class FollowUps:
         gate: Gate,
         settings: Settings,
         prompts: Prompts,
+        language: Language,
         model: ModelText | None = None,
     ) -> None:
         self.retriever = retriever
+        self.language = language
         self.gate = gate
         self.settings = settings
         self.prompts = prompts
@@ -52,8 +56,8 @@ class FollowUps:
 
     def standalone(self, question: str, history: Sequence[dict[str, str]]) -> str:
         """The question as it would be asked without the conversation; raises GeneratorFailed."""
-        if not history:
-            return question
+        if not history or not self.leans_on_history(question, history):
+            return question  # a new topic: nothing of the conversation is carried into it
         if self.model is not None:
             rewritten = self._rewritten(question, history)
             if rewritten:
@@ -77,13 +81,12 @@ class FollowUps:
 
         The subject is what the last answer that named something was about: the organisations, projects and
         events it named and the acronyms it used; failing those, the last question's subject. "The second
-        one" or "the other project" takes that one of the projects the answer named. A short question
-        without a pronoun ('contact details?') leans on it too, unless it names something of its own or
-        uses a word that is neither the notes' nor everyday English ('recipe for cranachan?').
+        one" or "the other project" takes that one of the projects the answer named. A question that does
+        not lean on the conversation (see ``leans_on_history``) is returned as it is.
         """
         previous = [turn["content"] for turn in history if turn.get("role") == "user"]
         answers = [turn["content"] for turn in history if turn.get("role") == "assistant"]
-        if not (previous or answers) or not self.leans_on_history(question):
+        if not (previous or answers) or not self.leans_on_history(question, history):
             return question
         answer = next((answer for answer in reversed(answers) if self.named_groups(answer)), "")
         items = _cited_items(answer)
@@ -93,17 +96,24 @@ class FollowUps:
         subject = "; ".join(named) if named else subject_of(previous[-1]) if previous else ""
         return f"{question} ({subject})" if subject else question
 
-    def leans_on_history(self, question: str) -> bool:
-        """A pronoun or "the second one", or a short question that names nothing of its own."""
-        if PRONOUN.search(question) or _ORDINAL.search(question):
-            return True
+    def leans_on_history(self, question: str, history: Sequence[dict[str, str]]) -> bool:
+        """The question leans on the conversation: it points at one of the last answer's points ("the second
+        one"), refers back with a pronoun its own words leave unresolved ("who runs it?", "when was that?"),
+        or names no subject the last turn did not: only details ("contact details?", "when's the deadline?"),
+        what is already known ("what were the challenges?"), or the last turn's own subjects. A question naming a subject of its own that the last turn did not ("any projects
+        working with dads?", "is Dundee far from Perth?") is a new topic, however short."""
         grounding = self.gate.grounding
-        return (
-            len(question.split()) <= _SHORT_FOLLOW_UP_WORDS
-            and not _OWN_NAME.search(question.strip())
-            and not grounding.unknown_names(question)
-            and not any(grounding.unfamiliar(token) for token in tokenize(framing_removed(question)))
-        )
+        if _ORDINAL.search(question) or self.language.refers_back(question, grounding.is_noise):
+            return True
+        last = [turn["content"] for turn in history if turn.get("role") in ("user", "assistant")][-2:]
+        said = set(tokenize(" ".join(last)))
+        for word in self.language.content_words(question):
+            if word.lemma_.lower() in DETAIL_NOUNS or _known_already(word):
+                continue
+            stems = [stem for stem in tokenize(word.text) if word.pos_ == "PROPN" or not _shorthand(stem, grounding)]
+            if any(grounding.specific(stem) and stem not in said for stem in stems):
+                return False
+        return True
 
     def scope(self, standalone: str) -> set[str] | None:
         """The passages about what a standalone follow-up carries from the conversation ("What did they find?
@@ -155,6 +165,23 @@ class FollowUps:
             else:
                 group.append(name)
         return groups
+
+
+def _shorthand(word: str, grounding: Grounding) -> bool:
+    """Chat shorthand ("tbh", "hiya", "thx"): short, and neither the notes' nor the embedder's word. A longer
+    word unknown to both is still a subject ("leavers"), and so is a capitalised one ("Orkney")."""
+    return len(word) <= _SHORTHAND_LETTERS and grounding.is_noise(word)
+
+
+def _known_already(noun: Token) -> bool:
+    """A common noun the asker takes as known ("the challenges", "the steering group"): its phrase opens
+    with a definite article or a demonstrative, so it is the last turn's, not a new subject."""
+    head = noun
+    while head.dep_ == "compound" and head.head is not head:
+        head = head.head
+    return noun.pos_ == "NOUN" and any(
+        child.dep_ == "det" and child.lower_ in ("the", "this", "that", "these", "those") for child in head.children
+    )
 
 
 def _cited_items(answer: str) -> list[str]:

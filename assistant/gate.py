@@ -5,6 +5,7 @@ import re
 from assistant.embeddings import vocabulary
 from assistant.framing import asked_part, without_carried
 from assistant.grounding import Grounding
+from assistant.language import Language
 from assistant.models import Passage, SearchResult
 from assistant.picking import Candidate
 from assistant.retrieval import HybridRetriever
@@ -15,9 +16,10 @@ from assistant.text import spelled_out, tokenize
 class Gate:
     """Decides whether the notes cover a question, over the retriever's current word statistics."""
 
-    def __init__(self, retriever: HybridRetriever, settings: Settings) -> None:
+    def __init__(self, retriever: HybridRetriever, settings: Settings, language: Language) -> None:
         self.retriever = retriever
         self.settings = settings
+        self.language = language
         self._grounding: tuple[int, Grounding] | None = None
 
     @property
@@ -28,7 +30,9 @@ class Gate:
                 self.retriever.idf(),
                 self.settings.relevance_threshold,
                 self.settings.support_threshold,
+                self.language,
                 vocabulary(self.retriever.store.embeddings),
+                self.settings.follow_up_generic_share,
             )
             self._grounding = (self.retriever.generation, checks)
         return self._grounding[1]

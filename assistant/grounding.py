@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from assistant.framing import ABOUT_ASKER, asked_part, framing_removed
+from assistant.language import Language
 from assistant.models import MONTH_NAMES, Passage, SearchResult, spelled_date
 from assistant.text import (
     NUMBER_WORDS,
@@ -33,7 +34,10 @@ _NOT_NAMING = frozenset(
     {month.lower() for month in MONTH_NAMES}
     | set("in since on at by from to for of before after until during year years".split())
 )
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z’'-]{2,}(?:\s+[A-Z][a-zA-Z’'-]{2,})*")
+# A name in a sentence: capitalised words in a row. Opening a sentence, the first may be a name or only the
+# sentence's capital: the parse tells (``Language.opens_with_name``).
+_NAME = re.compile(r"\b[A-Z][a-zA-Z’'-]{2,}(?:\s+[A-Z][a-zA-Z’'-]{2,})*")
+_SENTENCE_START = re.compile(r"^|[.!?:]\s+$")
 # A name in a question: capitalised words (or an acronym) not opening a sentence, "I" aside.
 _QUESTION_NAME = re.compile(r"(?<![.!?]\s)(?<!^)(?<!\S)(?!I\b)[A-Z][\w’'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w’'-]*)*")
 # A short sentence ending on one of these was cut from what it introduces ("The seven reports are [1].").
@@ -192,6 +196,7 @@ def _numbers(text: str) -> set[str]:
 
 
 def _names(text: str) -> set[str]:
+    """The names of a passage: capitalised runs, the first word of a sentence included."""
     return {name.lower().replace("’", "'") for name in _NAME.findall(text)}
 
 
@@ -208,9 +213,15 @@ class Grounding:
         idf: Mapping[str, float],
         relevance_threshold: float,
         support_threshold: float,
+        language: Language,
         vocabulary: Mapping[str, int] = {},
+        generic_share: float = 0.15,
     ) -> None:
         self._idf = idf
+        self.language = language
+        # Okapi idf is log((N - n + 0.5) / (n + 0.5)): a word in more than ``generic_share`` of the passages
+        # has an idf below this.
+        self._generic_idf = math.log((1 - generic_share) / generic_share)
         self._unknown_weight = max(idf.values(), default=1.0)
         self.relevance_threshold = relevance_threshold
         self.support_threshold = support_threshold
@@ -221,9 +232,14 @@ class Grounding:
             for form in (word, stem(word)):
                 self._word_ranks[form] = min(rank, self._word_ranks.get(form, rank))
 
-    def _is_noise(self, token: str) -> bool:
+    def is_noise(self, token: str) -> bool:
         """Shorthand or a typo ("any1", "smth", "ppl"): it says nothing about the subject either way."""
         return token not in self._idf and (len(token) < 2 or (bool(self._word_ranks) and token not in self._word_ranks))
+
+    def specific(self, token: str) -> bool:
+        """The word picks out a subject: the notes never use it, or use it in few passages (see
+        ``generic_share``)."""
+        return token not in self._idf or self._idf[token] >= self._generic_idf
 
     def everyday(self, token: str) -> bool:
         """An everyday English word ("circle", "kids"): among the embedder's most frequent words."""
@@ -240,7 +256,7 @@ class Grounding:
     def content_tokens(self, question: str) -> list[str]:
         """The words a question is about: its framing ("I'm a ... has anyone") and shorthand removed."""
         subject = framing_removed(subject_of(question)) or question
-        return [token for token in tokenize(subject) if not self._is_noise(token)]
+        return [token for token in tokenize(subject) if not self.is_noise(token)]
 
     def _known(self, token: str) -> bool:
         """The notes use the word, or a longer or shorter form of it ("Africa" for "African")."""
@@ -293,7 +309,7 @@ class Grounding:
 
     def coverage(self, question: str, text: str) -> float:
         """Share of the question's (idf-weighted) words that ``text`` contains."""
-        wanted = {token for token in tokenize(question) if not self._is_noise(token)}
+        wanted = {token for token in tokenize(question) if not self.is_noise(token)}
         if not wanted:
             return 0.0
         present = set(tokenize(text))
@@ -325,8 +341,7 @@ class Grounding:
         text = evidence(passage)
         if not _numbers(sentence) <= _numbers(text):
             return 0.0
-        passage_names = " ".join(_names(text)) + " " + text.lower().replace("’", "'")
-        if any(name not in passage_names for name in _names(sentence)):
+        if self.names_not_in(sentence, text):
             return 0.0
         words = set(tokenize(sentence))
         if not words:
@@ -334,6 +349,25 @@ class Grounding:
         present = set(tokenize(text))
         total = sum(math.sqrt(self._weight(token)) for token in words)
         return sum(math.sqrt(self._weight(token)) for token in words if token in present) / total
+
+    def names_not_in(self, sentence: str, text: str) -> list[str]:
+        """The names ``sentence`` gives that ``text`` never uses, wherever they stand in it: a capitalised
+        word opening the sentence counts when the parse reads it as a name ("Barnardo's created ..."), not
+        when it is only the sentence's capital ("The", "Participants")."""
+        known = text.lower().replace("’", "'")
+        missing = []
+        for match in _NAME.finditer(sentence):
+            name = match.group()
+            if name.lower().replace("’", "'") in known:
+                continue
+            if _SENTENCE_START.search(sentence[: match.start()]):
+                rest = name.split(maxsplit=1)[1:]  # the first word may be the sentence's capital alone
+                if not self.language.opens_with_name(sentence[match.start() :]):
+                    if not rest or rest[0].lower().replace("’", "'") in known:
+                        continue
+                    name = rest[0]
+            missing.append(name)
+        return missing
 
     def verify(self, draft: str, passages: Sequence[Passage], by_line: bool = False) -> list[SupportedSentence]:
         """Keep each sentence only with passages that support it; re-attribute a wrong citation to the best one.

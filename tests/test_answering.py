@@ -19,7 +19,7 @@ from assistant.settings import Settings
 from assistant.store import open_store
 from assistant.wiring import Assistant, assistant_for
 from ingest.pipeline import ingest_paths
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, language
 
 DATA = Path(__file__).parent / "data"
 
@@ -48,7 +48,7 @@ def retriever(real_settings, real_embeddings) -> HybridRetriever:
 
 
 def answerer(retriever: HybridRetriever, llm: ScriptedChat | None, settings: Settings) -> Answerer:
-    return Answerer(retriever, llm, Prompts.load(), settings, "fake" if llm else "extractive")
+    return Answerer(retriever, llm, Prompts.load(), settings, language(), "fake" if llm else "extractive")
 
 
 def extractive(retriever: HybridRetriever, settings: Settings) -> Assistant:
@@ -76,6 +76,29 @@ def test_a_sentence_citing_the_wrong_passage_is_reattributed(retriever, real_set
     answer = answerer(retriever, llm, real_settings).answer(question)
     assert answer.answered and len(answer.citations) == 1
     assert "Wee Breathers" in answer.citations[0].passage.text
+
+
+TRUE_SENTENCE = (
+    "Scottish Attachment in Action created Wee Breathers, a supervision programme for the education workforce [1]."
+)
+
+
+@pytest.mark.parametrize(
+    "false_sentence",
+    [
+        "Barnardo's created Wee Breathers, a supervision programme for the education workforce [1].",
+        "Wee Breathers, which Barnardo's created, is a supervision programme for the education workforce [1].",
+        "Wee Breathers is a supervision programme for the education workforce created by Barnardo's [1].",
+    ],
+)
+def test_a_model_sentence_naming_who_the_passage_does_not_is_dropped_wherever_the_name_stands(
+    retriever, real_settings, false_sentence
+):
+    """The wrong creator first, in the middle and last: never shown; the true sentence beside it is."""
+    llm = scripted(f"{false_sentence} {TRUE_SENTENCE}")
+    answer = answerer(retriever, llm, real_settings).answer("What is Wee Breathers and who created it?")
+    assert answer.answered and "Barnardo" not in answer.text
+    assert "Scottish Attachment in Action created Wee Breathers" in answer.text
 
 
 def test_unsupported_sentences_are_dropped_and_nothing_supported_means_not_answered(retriever, real_settings):

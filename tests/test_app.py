@@ -34,7 +34,7 @@ from assistant.store import open_store
 from assistant.ui_ask import search_filters
 from assistant.ui_chats import answer_from_record, answer_record, chat_view, stopped_answer, write_conversation
 from ingest.pipeline import ingest_paths
-from tests.conftest import SEEDS, HashingEmbeddings, free_port
+from tests.conftest import SEEDS, HashingEmbeddings, free_port, language
 
 
 def fake_core(store_dir: Path, **overrides: Any) -> tuple[Answerer, Library, Settings]:
@@ -45,7 +45,11 @@ def fake_core(store_dir: Path, **overrides: Any) -> tuple[Answerer, Library, Set
     store = open_store(settings, HashingEmbeddings())
     ingest_paths(store, [SEEDS], settings, progress=False)
     retriever = HybridRetriever(store, settings)
-    return Answerer(retriever, None, Prompts.load(), settings), Library(store, retriever, settings), settings
+    return (
+        Answerer(retriever, None, Prompts.load(), settings, language()),
+        Library(store, retriever, settings),
+        settings,
+    )
 
 
 @pytest.fixture(scope="module")

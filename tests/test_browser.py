@@ -21,7 +21,7 @@ from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import open_store
-from tests.conftest import free_port
+from tests.conftest import free_port, language
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Where the screenshots go when asked for (relative to the project), instead of a temporary folder.
@@ -60,7 +60,9 @@ def app_url(real_settings: Settings, real_embeddings) -> Iterator[str]:
     settings = real_settings.model_copy(update={"llm": "extractive", "port": port})  # this test only reads
     store = open_store(settings, real_embeddings)
     retriever = HybridRetriever(store, settings)
-    demo = build_ui(Answerer(retriever, None, Prompts.load(), settings), Library(store, retriever, settings))
+    demo = build_ui(
+        Answerer(retriever, None, Prompts.load(), settings, language()), Library(store, retriever, settings)
+    )
     launch(demo, settings, block=False)
     yield f"http://127.0.0.1:{port}/"
     demo.close()

@@ -36,7 +36,7 @@ from assistant.conversations import LOCAL_USER, ConversationStore
 from assistant.feedback import CSV_HEADER, FeedbackStore
 from assistant.prompts import Prompts
 from assistant.settings import Settings
-from tests.conftest import PATIENCE_S, child_env, fake_core, free_port, paused_lines, running_app, wait_for
+from tests.conftest import PATIENCE_S, child_env, fake_core, free_port, language, paused_lines, running_app, wait_for
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [
@@ -327,7 +327,7 @@ class BlockingChat(BaseChatModel):
 @pytest.fixture
 def slow_app(tmp_path: Path) -> Iterator[tuple[str, Settings, AssistantBlocks]]:
     answerer, library, settings = fake_core(tmp_path / "store")
-    slow = Answerer(answerer.retriever, BlockingChat(), Prompts.load(), settings, "blocking-fake")
+    slow = Answerer(answerer.retriever, BlockingChat(), Prompts.load(), settings, language(), "blocking-fake")
     for event in (MODEL.started, MODEL.release, MODEL.closed):
         event.clear()
     MODEL.delivered = 0

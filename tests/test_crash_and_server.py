@@ -17,7 +17,16 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
 from ingest.pipeline import ingest_paths
-from tests.conftest import SEEDS, HashingEmbeddings, assistant_command, child_env, free_port, paused_lines, wait_for
+from tests.conftest import (
+    SEEDS,
+    HashingEmbeddings,
+    assistant_command,
+    child_env,
+    free_port,
+    language,
+    paused_lines,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow  # each test starts processes
 
@@ -122,7 +131,7 @@ def test_ingest_into_and_answer_from_a_real_chroma_server(chroma_server: int, tm
     retriever = HybridRetriever(open_store(settings, embeddings), settings)
     results = retriever.search("Wee Breathers supervision programme", k=3)
     assert results[0].passage.metadata.organisation == "Scottish Attachment in Action"
-    answer = Answerer(retriever, None, Prompts.load(), settings).answer("What is Wee Breathers?")
+    answer = Answerer(retriever, None, Prompts.load(), settings, language()).answer("What is Wee Breathers?")
     assert answer.answered and "Wee Breathers" in answer.text
     assert answer.citations[0].passage.metadata.organisation == "Scottish Attachment in Action"
     assert not (tmp_path / "unused").exists()  # everything went to the server

@@ -15,6 +15,7 @@ from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.store import open_store
 from assistant.wiring import assistant_for
+from tests.conftest import language
 
 WEE_BREATHERS = (
     "Scottish Attachment in Action created Wee Breathers, a supervision programme [1]. "
@@ -69,7 +70,7 @@ def retriever(real_settings, real_embeddings) -> HybridRetriever:
 
 
 def answerer(retriever, settings, llm: FlakyChat, restart: Restarts | None) -> Answerer:
-    return Answerer(retriever, llm, Prompts.load(), settings, "llamacpp:test", restart)
+    return Answerer(retriever, llm, Prompts.load(), settings, language(), "llamacpp:test", restart)
 
 
 def valid_citations(answer) -> bool:

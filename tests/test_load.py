@@ -20,7 +20,7 @@ from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store
-from tests.conftest import PATIENCE_S, free_port, running_app, wait_for
+from tests.conftest import PATIENCE_S, free_port, language, running_app, wait_for
 from tests.test_app import last_message
 
 SESSIONS = 20
@@ -79,7 +79,7 @@ def test_concurrent_chat_sessions_are_all_answered(real_core: tuple[HybridRetrie
                 if problem:
                     errors.append(problem)
 
-    with running_app(Answerer(retriever, None, Prompts.load(), settings), library, settings) as (url, _):
+    with running_app(Answerer(retriever, None, Prompts.load(), settings, language()), library, settings) as (url, _):
         started = time.perf_counter()
         with ThreadPoolExecutor(SESSIONS) as pool:
             list(pool.map(lambda number: session(f"{url}/", number), range(SESSIONS)))
@@ -128,7 +128,10 @@ def test_with_a_slow_model_requests_queue_instead_of_failing(
     gate = Gate()
     model = GatedModel(messages=itertools.repeat(reply), gate=gate)
     queued = settings.model_copy(update={"concurrency": 1, "port": free_port()})
-    with running_app(Answerer(retriever, model, Prompts.load(), queued, "slow"), library, queued) as (url, _):
+    with running_app(Answerer(retriever, model, Prompts.load(), queued, language(), "slow"), library, queued) as (
+        url,
+        _,
+    ):
         jobs = [Client(f"{url}/", verbose=False).submit("What is Wee Breathers?", [], "All", "All", api_name="/chat")
                 for _ in range(6)]  # fmt: skip
 

@@ -19,7 +19,7 @@ from assistant.sentences import Quote
 from assistant.settings import Settings
 from assistant.store import open_store
 from ingest.pipeline import ingest_paths
-from tests.conftest import FORUM_NOTES, HashingEmbeddings
+from tests.conftest import FORUM_NOTES, HashingEmbeddings, language
 
 
 def passage(text: str, organisation: str | None = "Love Inc", chunk: str = "c1", source: str = "n.txt") -> Passage:
@@ -38,7 +38,7 @@ def candidate(text: str, organisation: str | None = "Love Inc") -> Candidate:
     return Candidate(Quote(text, 0, len(text)), passage(text, organisation), 0, 0, 0.5, 0.5, 0.5)
 
 
-GROUNDING = Grounding({"local": 1.0, "steering": 2.0, "online": 2.0, "sessions": 2.0}, 0.4, 0.6)
+GROUNDING = Grounding({"local": 1.0, "steering": 2.0, "online": 2.0, "sessions": 2.0}, 0.4, 0.6, language())
 PICKER = SentencePicker(None, Settings())  # type: ignore[arg-type]  # scoring reads no store
 
 # --- a person's name ---------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ def test_units_read_deeper_offer_only_sentences_stating_the_fact_and_covering_th
 def test_a_figure_of_a_name_may_be_in_the_cited_passages_notes():
     """ "Plan 21-24" names the plan: a passage under its heading answers without repeating it; a figure
     asked about ("in 2023") must be in the cited passages themselves."""
-    grounding = Grounding({"poverty": 1.0}, 0.4, 0.6)
+    grounding = Grounding({"poverty": 1.0}, 0.4, 0.6, language())
     text = "Scotland will reduce poverty in line with the Child Poverty (Scotland) Act 2017."
     kept, passages = [SupportedSentence(text, (1,))], [passage(text, source="promise.txt")]
     notes = {"promise.txt": "Plan 21 - 24\nThe Fundamentals\nPoverty\n" + text}.get
@@ -195,7 +195,7 @@ def test_a_figure_of_a_name_may_be_in_the_cited_passages_notes():
 def test_a_sentence_broken_off_loses_its_hanging_words_a_whole_one_none():
     """The notes' "... followed by 3 online sessions focussing on" is shown without "focussing on"; a full
     sentence ending on a small word ("... who they are living with.") is quoted whole."""
-    grounding = Grounding({"sessions": 1.0, "living": 1.0}, 0.4, 0.6)
+    grounding = Grounding({"sessions": 1.0, "living": 1.0}, 0.4, 0.6, language())
     broken = "This session will be followed by 3 online sessions focussing on"
     kept = grounding.verify(f"{broken} [1]", [passage(broken)], by_line=True)
     assert [sentence.text for sentence in kept] == ["This session will be followed by 3 online sessions"]
@@ -247,7 +247,7 @@ def two_forums(tmp_path_factory: pytest.TempPathFactory) -> Briefer:
     store = open_store(settings, HashingEmbeddings())
     ingest_paths(store, [notes / "dundee.txt", notes / "perth.txt"], settings, progress=False)
     retriever = HybridRetriever(store, settings)
-    return Briefer(ProjectFinder(retriever, settings, Gate(retriever, settings)), Prompts.load(), settings)
+    return Briefer(ProjectFinder(retriever, settings, Gate(retriever, settings, language())), Prompts.load(), settings)
 
 
 def test_an_event_briefing_opens_with_when_and_where_and_covers_its_presentations(two_forums):

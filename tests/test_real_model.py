@@ -17,7 +17,7 @@ from assistant.llm import Generator, make_llm
 from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.store import open_store
-from tests.conftest import child_env, free_port
+from tests.conftest import child_env, free_port, language
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +74,9 @@ def generator(real_settings) -> Generator:
 @pytest.fixture(scope="module")
 def real_answerer(real_settings, real_embeddings, generator) -> Answerer:
     retriever = HybridRetriever(open_store(real_settings, real_embeddings), real_settings)
-    return Answerer(retriever, generator.llm, Prompts.load(), real_settings, generator.name, generator.restart)
+    return Answerer(
+        retriever, generator.llm, Prompts.load(), real_settings, language(), generator.name, generator.restart
+    )
 
 
 def _valid_citations(answer) -> bool:

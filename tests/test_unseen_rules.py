@@ -20,7 +20,7 @@ from assistant.settings import Settings
 from assistant.store import open_store
 from assistant.text import spelled_out
 from ingest.pipeline import ingest_paths
-from tests.conftest import HashingEmbeddings, conversation
+from tests.conftest import HashingEmbeddings, conversation, language
 
 BRIDGES = "Bridges Family Trust"
 HARBOUR = "Harbour Youth Partnership"
@@ -68,7 +68,7 @@ def test_a_question_all_about_the_asker_is_kept_whole():
 
 def test_the_askers_own_figures_are_not_required_of_the_notes():
     """ "We work with 16 to 25 year olds" does not make an answer need 16 and 25 in its passages."""
-    grounding = Grounding({"tool": 1.0}, 0.4, 0.6)
+    grounding = Grounding({"tool": 1.0}, 0.4, 0.6, language())
     kept = [SupportedSentence("The toolkit has a mood diary.", (1,))]
     passages = [passage("The toolkit has a mood diary.")]
     question = "We work with 16 to 25 year olds. Which tools help?"
@@ -175,7 +175,7 @@ def test_a_number_written_as_a_word_is_a_figure():
 
 def test_a_question_with_a_figure_is_answered_by_a_passage_spelling_it():
     """A question about "2 tools" is answered by notes saying "two tools"."""
-    grounding = Grounding({"tool": 1.0}, 0.4, 0.6)
+    grounding = Grounding({"tool": 1.0}, 0.4, 0.6, language())
     kept = [SupportedSentence("They shared two tools.", (1,))]
     passages = [passage("They shared two tools with youth workers.")]
     assert grounding.answers_question("Which 2 tools did they share?", kept, passages)
@@ -185,7 +185,7 @@ def test_a_question_with_a_figure_is_answered_by_a_passage_spelling_it():
 def test_the_names_a_question_gives_must_all_be_in_the_passages():
     """A question is about the passages by name only if they use every multi-word name it gives."""
     passages = [passage("The Kinship Learning Forum met in Dundee. Bridges Family Trust presented.")]
-    grounding = Grounding({}, 0.4, 0.6)
+    grounding = Grounding({}, 0.4, 0.6, language())
     assert grounding.uses_names_given("When was the Kinship Learning Forum held?", passages)
     assert grounding.uses_names_given("Did the Kinship Learning Forum invite Bridges Family Trust?", passages)
     assert not grounding.uses_names_given("When was the Kinship Youth Forum held?", passages)
@@ -209,7 +209,7 @@ def test_a_question_in_title_case_is_read_in_sentence_case(forum):
 def test_names_run_together_in_a_question_count_as_used_part_by_part():
     """ "the Participation Officer Love Inc recruited" gives two names the notes use, run together."""
     passages = [passage("Love Inc recruiting a Participation Officer. The Scottish Government said so.")]
-    grounding = Grounding({}, 0.4, 0.6)
+    grounding = Grounding({}, 0.4, 0.6, language())
     assert grounding.uses_names_given("What is the name of the Participation Officer Love Inc recruited?", passages)
     names, unused = grounding.names_not_used("Who is the current First Minister of Scotland?", passages)
     assert names == ["First Minister of Scotland"] and unused == names
@@ -228,18 +228,22 @@ def test_one_fact_asked_of_a_name_the_notes_never_use_is_refused(forum, question
 
 def test_everyday_words_are_familiar_and_rare_or_unknown_ones_are_not():
     """ "Kids" is everyday English; "cranachan" and a rare word are not; a word of the notes always is familiar."""
-    grounding = Grounding({"kinship": 1.5, "ofsted": 0.9}, 0.4, 0.6, vocabulary={"the": 0, "kids": 100, "rare": 20000})
+    grounding = Grounding(
+        {"kinship": 1.5, "ofsted": 0.9}, 0.4, 0.6, language(), vocabulary={"the": 0, "kids": 100, "rare": 20000}
+    )
     assert not grounding.unfamiliar("kids")
     assert not grounding.unfamiliar("kid")  # the stem of an everyday word, as questions are tokenized
     assert grounding.unfamiliar("rare")
     assert grounding.unfamiliar("cranachan")
     assert not grounding.unfamiliar("ofsted")  # unknown to the vocabulary, but the notes use it
-    assert not Grounding({"kinship": 1.5}, 0.4, 0.6).unfamiliar("cranachan")  # no vocabulary: nothing to judge by
+    assert not Grounding({"kinship": 1.5}, 0.4, 0.6, language()).unfamiliar(
+        "cranachan"
+    )  # no vocabulary: nothing to judge by
 
 
 def test_an_everyday_word_missing_from_the_notes_weighs_less_than_an_unknown_one():
     """The notes never saying "kids" says less about the subject than their never saying "cranachan"."""
-    grounding = Grounding({"kinship": 1.5, "carer": 0.5}, 0.4, 0.6, vocabulary={"the": 0, "kids": 100})
+    grounding = Grounding({"kinship": 1.5, "carer": 0.5}, 0.4, 0.6, language(), vocabulary={"the": 0, "kids": 100})
     assert grounding._weight("kids") < grounding._weight("cranachan")
     assert grounding._weight("cranachan") == pytest.approx(1.5)
 
@@ -294,7 +298,7 @@ def test_the_second_one_carries_only_the_second_organisation(forum):
 
 def test_a_short_question_without_a_pronoun_leans_on_the_conversation(forum):
     """ "Contact details?" asks about what the conversation was about."""
-    assert forum.followups.leans_on_history("contact details?")
+    assert forum.followups.leans_on_history("contact details?", TWO_PROJECTS)
     standalone = forum.followups.carry_entities("contact details?", TWO_PROJECTS)
     assert standalone.startswith("contact details? (") and BRIDGES in standalone
 
@@ -302,23 +306,23 @@ def test_a_short_question_without_a_pronoun_leans_on_the_conversation(forum):
 def test_a_short_question_naming_something_of_its_own_is_not_a_follow_up(forum):
     """ "Is Dundee far from Perth?" names its own subject: nothing is carried into it."""
     question = "is Dundee far from Perth?"
-    assert not forum.followups.leans_on_history(question)
+    assert not forum.followups.leans_on_history(question, TWO_PROJECTS)
     assert forum.followups.carry_entities(question, TWO_PROJECTS) == question
 
 
 def test_a_short_question_with_an_unfamiliar_word_is_not_a_follow_up(forum):
     """ "What is the recipe for cranachan" is a new subject, not one of the conversation."""
     question = "what is the recipe for cranachan"
-    gate = Gate(forum.retriever, forum.settings)
+    gate = Gate(forum.retriever, forum.settings, language())
     vocabulary = {"what": 0, "recipe": 3000, "contact": 900, "detail": 1200, "details": 1100}
     gate._grounding = (
         forum.retriever.generation,
-        Grounding(forum.retriever.idf(), 0.4, 0.6, vocabulary=vocabulary),
+        Grounding(forum.retriever.idf(), 0.4, 0.6, language(), vocabulary=vocabulary),
     )
-    followups = FollowUps(forum.retriever, gate, forum.settings, forum.prompts)
-    assert not followups.leans_on_history(question)
+    followups = FollowUps(forum.retriever, gate, forum.settings, forum.prompts, language())
+    assert not followups.leans_on_history(question, TWO_PROJECTS)
     assert followups.carry_entities(question, TWO_PROJECTS) == question
-    assert followups.leans_on_history("contact details?")  # everyday words: still a follow-up
+    assert followups.leans_on_history("contact details?", TWO_PROJECTS)  # everyday words: still a follow-up
 
 
 # --- 6. retrieval by name ---------------------------------------------------------------------------
@@ -428,7 +432,7 @@ def showcase(tmp_path_factory: pytest.TempPathFactory) -> Answerer:
     settings = Settings(store_dir=root / "store", embedding_model="fake-hashing", collection="showcase_notes")
     store = open_store(settings, HashingEmbeddings())
     ingest_paths(store, [root / "notes"], settings, progress=False)
-    return Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings)
+    return Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings, language())
 
 
 def test_an_organisations_chunks_are_its_own_not_those_mentioning_it(showcase):
@@ -496,7 +500,7 @@ def test_a_phrase_of_small_words_names_what_the_word_index_cannot_see(tmp_path):
     settings = Settings(store_dir=tmp_path / "store", embedding_model="fake-hashing", collection="voices")
     store = open_store(settings, HashingEmbeddings())
     ingest_paths(store, [tmp_path / "notes"], settings, progress=False)
-    answerer = Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings)
+    answerer = Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings, language())
     riverside = {p.chunk_id for p in answerer.retriever.passages if p.metadata.organisation == "Riverside Trust"}
     assert answerer.retriever.quoted("whats the all about me programme n who runs it", 2) <= riverside
     assert answerer.retriever.quoted("whats the all about me programme n who runs it", 2)
