@@ -71,6 +71,7 @@ class Answerer:
         self.retriever = retriever
         self.prompts = prompts
         self.settings = settings
+        self.language = language
         self.gate = Gate(retriever, settings, language)
         self.model = ModelText(llm, generator, self.gate, settings, restart) if llm is not None else None
         self.generator = self.model.name if self.model is not None else "extractive"
@@ -103,7 +104,7 @@ class Answerer:
         retrieved = time.perf_counter()
         yield SourcesEvent(standalone, results)
 
-        asked = asked_fact(standalone)
+        asked = asked_fact(standalone, self.language)
         units = self.picker.units(results, self.settings.pick_units)
         units += self._deeper(standalone, vector, filters, asked, results, units)
         candidates, about, similarity = self._choices(words, standalone, vector, asked, units, history, scoped)

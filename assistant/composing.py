@@ -87,6 +87,10 @@ class Composer:
                 if meta.contact:
                     lines.append(f"{meta.who or meta.event}: {meta.contact} [{number(passage)}]")
                     break
+                given = self._contact_sentence(passage)
+                if given is not None:
+                    lines.append(f"{given[0]} [{number(given[1])}]")
+                    break
         opening = picked[0] if picked else None
         if (
             opening
@@ -109,6 +113,25 @@ class Composer:
             named.add(who)
         return "\n".join(lines)
 
+    def _contact_sentence(self, passage: Passage) -> tuple[str, Passage] | None:
+        """A document without a contact field may still give one in its text ("Phone us on ...", "Contact:
+        Jean on 07700 ..."): the first sentence stating one in the passage's own unit, else in its document
+        when all of the document's contacts sit in one unit (a "Contact us" section, a media contact), so an
+        item of a newsletter never takes another item's contact."""
+        unit = self.retriever.unit_passages(passage)
+        document = [p for p in self.retriever.passages if p.metadata.source == passage.metadata.source]
+        for group in (unit, document):
+            stored = self.retriever.sentences(group)
+            stating = [
+                (quote.text, part)
+                for part in group
+                for quote in (stored[part.chunk_id][0] if part.chunk_id in stored else [])
+                if states(FactKind.CONTACT, quote.text)
+            ]
+            if stating and (group is unit or len({part.metadata.unit_id for _, part in stating}) == 1):
+                return stating[0]
+        return None
+
     def _seeks_projects(self, asked: AskedFact, question: str) -> bool:
         """The question asks who has done something: in so many words ("Has anyone ...?"), or as a long
         description of a situation that asks for no particular fact."""
@@ -126,6 +149,8 @@ def missing_fact(
     if asked.kind is FactKind.CONTACT:
         if any(passages[n - 1].metadata.contact for sentence in kept for n in sentence.passages):
             return None
+        if any(states(FactKind.CONTACT, sentence.text) for sentence in kept):
+            return None  # a contact the text gives, in a document without a contact field
         if about is not None and about.metadata.contact:
             return None
         quoted = (passages[n - 1].metadata.who for s in kept for n in s.passages if passages[n - 1].metadata.who)

@@ -100,8 +100,9 @@ class FollowUps:
         """The question leans on the conversation: it points at one of the last answer's points ("the second
         one"), refers back with a pronoun its own words leave unresolved ("who runs it?", "when was that?"),
         or names no subject the last turn did not: only details ("contact details?", "when's the deadline?"),
-        what is already known ("what were the challenges?"), or the last turn's own subjects. A question naming a subject of its own that the last turn did not ("any projects
-        working with dads?", "is Dundee far from Perth?") is a new topic, however short."""
+        what is already known ("what were the challenges?"), or the last turn's own subjects. A question
+        naming a subject of its own that the last turn did not ("any projects working with dads?", "is Dundee
+        far from Perth?") is a new topic, however short."""
         grounding = self.gate.grounding
         if _ORDINAL.search(question) or self.language.refers_back(question, grounding.is_noise):
             return True

@@ -22,7 +22,9 @@ from assistant.errors import ConfigError
 NAMING_ENTITIES = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "EVENT", "PRODUCT", "WORK_OF_ART"})
 # The asker and the assistant are not what a question refers back to ("can I", "could you").
 # ("u", "ur", "ya" as chat writes "you", "your").
-_SPEAKERS = frozenset({"i", "me", "my", "mine", "we", "us", "our", "ours", "you", "your", "yours", "u", "ur", "ya", "ye"})
+_SPEAKERS = frozenset(
+    {"i", "me", "my", "mine", "we", "us", "our", "ours", "you", "your", "yours", "u", "ur", "ya", "ye"}
+)
 # Where a demonstrative stands for a noun phrase of its own ("when was that?", "who ran those?").
 _NOMINAL_ROLES = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr", "dative", "ROOT"})
 _DEMONSTRATIVES = frozenset({"this", "that", "these", "those"})

@@ -1,29 +1,45 @@
 """The words no library knows the job of here: each list with the case it came from.
 
 spaCy tells a noun from a pronoun and a name from a common word; it does not know that "the deadline" asks
-for a detail of whatever the conversation is about while "the dads" names a new subject. Those few words live
-here, in one place, as lemmas (spaCy's), each list tested in other words than the case it came from
-(``tests/test_language.py``).
+for a date, or that a follow-up made of "the deadline" alone asks a detail of whatever the conversation is
+about while "the dads" names a new subject. Those few words live here, in one place, as lemmas (spaCy's),
+each list tested in other words than the case it came from (``tests/test_language.py``).
 """
 
-# Nouns that ask for a detail of a subject rather than name one: a follow-up made of them alone leans on the
-# conversation. Cases: "contact details?" and "when's the deadline?" after an answer about one project; "how
-# much was the grant?" after a funding table.
-DETAIL_NOUNS = frozenset(
-    {
-        # how to reach someone
-        "contact", "detail", "email", "e-mail", "phone", "telephone", "number", "address", "website", "link",
-        # when and where
-        "date", "deadline", "time", "day", "year", "month", "venue", "location", "place",
-        # how much
-        "cost", "budget", "amount", "money", "funding", "grant", "award", "fee", "price",
-        # who
-        "name", "person", "lead", "chair",
-        # who may come, and when it is open ("what age range?", "opening hours?", "is there a waiting list?")
-        "age", "range", "eligibility", "criterion", "hour", "opening", "list", "waiting", "space",
-        # evidence asked of what was just described ("any figures?")
-        "figure", "statistic", "data",
-        # asking for more of the same
-        "info", "information", "example", "more", "anything", "something", "thing", "bit",
-    }
-)  # fmt: skip
+# Nouns that ask for a detail of a subject rather than name one, with the kind of fact each asks for (the
+# values of ``assistant.questions.FactKind``), or "" for a detail of no one kind. A question asking "what X"
+# or "what is the X" for one of these wants that kind of fact ("What's the closing date for Round 3?" wants a
+# date; "What rent will tenants pay?" an amount); a follow-up made of them alone leans on the conversation
+# ("contact details?", "when's the deadline?", "how much was the grant?", "opening hours?", "any figures?").
+ASKED_NOUNS: dict[str, str] = {
+    # how to reach someone
+    "contact": "contact", "email": "contact", "e-mail": "contact", "phone": "contact", "telephone": "contact",
+    "website": "contact", "link": "", "detail": "", "address": "place",
+    # when
+    # ("year" and "area" ask for no one kind: "which year of the promise", "the five priority areas")
+    "date": "date", "deadline": "date", "day": "date", "month": "date", "year": "", "time": "time",
+    "hour": "time", "opening": "time",
+    # where
+    "venue": "place", "location": "place", "place": "place", "town": "place", "city": "place", "area": "",
+    "region": "",
+    # how much money
+    "cost": "amount of money", "budget": "amount of money", "amount": "amount of money",
+    "money": "amount of money", "funding": "amount of money", "grant": "amount of money",
+    "award": "amount of money", "fee": "amount of money", "price": "amount of money", "rent": "amount of money",
+    "salary": "amount of money", "wage": "amount of money",
+    # how many, how big a share, how long
+    "number": "number", "total": "number", "age": "number", "range": "number", "figure": "number",
+    "statistic": "number", "percentage": "figure", "proportion": "figure", "share": "figure", "split": "figure",
+    "rate": "figure", "length": "length of time", "duration": "length of time",
+    # who
+    "name": "name", "person": "person's name", "lead": "person's name", "chair": "person's name",
+    # who may come ("is there a waiting list?", "what are the criteria?")
+    "eligibility": "", "criterion": "", "list": "", "waiting": "", "space": "", "data": "",
+    # asking for more of the same
+    "info": "", "information": "", "example": "", "more": "", "anything": "", "something": "", "thing": "",
+    "bit": "",
+}  # fmt: skip
+DETAIL_NOUNS = frozenset(ASKED_NOUNS)
+# The first of two nouns decides what is asked when it names a way to reach someone: a "phone number" asks
+# for a contact, not a count.
+REACHING = frozenset(noun for noun, kind in ASKED_NOUNS.items() if kind == "contact")

@@ -8,6 +8,10 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from spacy.tokens import Token
+
+from assistant.language import Language
+from assistant.lexicon import ASKED_NOUNS, REACHING
 from assistant.text import EMAIL
 
 
@@ -89,18 +93,20 @@ _KIND_PATTERNS: tuple[tuple[FactKind, re.Pattern[str]], ...] = (
     (
         FactKind.AMOUNT,
         re.compile(
-            r"\bhow much (money|funding|did .* (cost|pay|award|give))|\b(cost|budget|price|allowance|salary|fee)s?\b",
+            r"\bhow much (money|funding|did .* (cost|pay|award|give|get|receive|raise|win))|"
+            r"\b(cost|budget|price|allowance|salary|fee)s?\b",
             _I,
         ),
     ),
     (
         FactKind.SHARE,
         re.compile(
-            r"\b(what (share|proportion|percentage|fraction)|how (much )?(more|less) likely|how likely|what percent)",
+            r"\b(what (share|proportion|percentage|fraction)|how (much )?(more|less) likely|how likely|what percent)|"
+            r"\bwhat %",
             _I,
         ),
     ),
-    (FactKind.DURATION, re.compile(r"\bhow long\b", _I)),
+    (FactKind.DURATION, re.compile(r"\bhow long\b|\bhow many (years|months|weeks|days|hours)\b", _I)),
     (FactKind.COUNT, re.compile(r"\b(how many|number of|how much)\b", _I)),
     (
         FactKind.PLACE,
@@ -218,8 +224,9 @@ class AskedFact:
         return self.kind is FactKind.GENERAL and bool(_SEEKS_PROJECTS.search(self.question))
 
 
-def asked_fact(question: str) -> AskedFact:
-    """The kinds of fact a question asks for; GENERAL when it asks for none in particular."""
+def asked_fact(question: str, language: Language | None = None) -> AskedFact:
+    """The kinds of fact a question asks for; GENERAL when it asks for none in particular. With ``language``,
+    a question no pattern reads is read by the noun it asks "what" or "which" of (``noun_asked_for``)."""
     kinds: list[FactKind] = []
     noun = ""
     for kind, pattern in _KIND_PATTERNS:
@@ -228,9 +235,57 @@ def asked_fact(question: str) -> AskedFact:
             kinds.append(kind)
             if kind is FactKind.COUNT:
                 noun = " ".join(question[match.end() :].split()[:3])
+    parsed = noun_asked_for(question, language) if language is not None and not kinds else None
+    if parsed is not None:
+        kinds.append(parsed)
+    if kinds == [FactKind.PERSON_OR_ORGANISATION] and language is not None:
+        kinds = [_who_is(question, language) or FactKind.PERSON_OR_ORGANISATION]
     if FactKind.PERSON in kinds:  # a person asked for: an organisation's name does not answer it
         kinds = [kind for kind in kinds if kind is not FactKind.PERSON_OR_ORGANISATION]
     return AskedFact(tuple(kinds) or (FactKind.GENERAL,), noun, question)
+
+
+def noun_asked_for(question: str, language: Language) -> FactKind | None:
+    """The kind of fact named by the noun a question asks "what" or "which" of, from its parse: "What's the
+    closing date for Round 3?" (date), "what rent will tenants pay?" (an amount), "which council area is it
+    in?" (a place), "the phone number for ..." (a contact); None when the noun names no kind of fact
+    (``lexicon.ASKED_NOUNS``)."""
+    for token in language.parse(question):
+        if token.lower_ not in ("what", "which") or token.tag_ not in ("WDT", "WP"):
+            continue
+        asked: Token | None = None
+        if token.dep_ == "det" and token.head.pos_ == "NOUN":
+            asked = token.head
+        elif token.head.lemma_ == "be":
+            asked = next(
+                (c for c in token.head.children if c is not token and c.dep_ in ("nsubj", "attr") and c.pos_ == "NOUN"),
+                None,
+            )
+        else:
+            continue
+        if asked is None:
+            continue
+        compounds = [child.lemma_.lower() for child in asked.children if child.dep_ == "compound"]
+        kind = next((ASKED_NOUNS[c] for c in compounds if c in REACHING), None) or ASKED_NOUNS.get(asked.lemma_.lower())
+        return FactKind(kind) if kind else None
+    return None
+
+
+def _who_is(question: str, language: Language) -> FactKind | None:
+    """ "Who is the X?" asks for a person when X is a role ("who's the coordinator", "who is the chief exec"),
+    for a contact when X is one ("who's the named contact"); None otherwise ("who is behind ...")."""
+    for token in language.parse(question):
+        if token.lower_ != "who" or token.head.lemma_ != "be":
+            continue
+        for noun in token.head.children:
+            if noun is token or noun.dep_ not in ("attr", "nsubj") or noun.pos_ != "NOUN":
+                continue
+            words = [child.lower_ for child in noun.children if child.dep_ == "compound"] + [noun.lower_]
+            if noun.lemma_.lower() in REACHING:
+                return FactKind.CONTACT
+            if _ROLE.search(" ".join(words)):
+                return FactKind.PERSON
+    return None
 
 
 # Words that name bodies, places and things, not people ("Love Inc", "East Ayrshire", "Bright Spots").

@@ -13,7 +13,15 @@ from assistant.text import BULLET, sentence_spans, without_bullet
 # A table's header ("Question: ...?") is repeated on each of its chunks: it frames the passage.
 _HEADER = re.compile(r"^Question: .*\?$")
 # Breadcrumbs and gallery captions copied with a web page ("Gallery › Scottish Attachment in Action").
-_FURNITURE = re.compile(r"\s[›»]\s|^(?:gallery|menu|share|print|back to top)$", re.IGNORECASE)
+# A running header, a navigation bar or a breadcrumb trail of pages ("Home > Our funding > Round 2 awards",
+# "Tail of the Bank Family Network | Final evaluation report | June 2025").
+_FURNITURE = re.compile(
+    r"\s[›»]\s|(?:\s[>|]\s.*){2}|^(?:gallery|menu|share|print|back to top|skip to content)$", re.IGNORECASE
+)
+# Markdown emphasis around words ("*Independent advocacy ...*", "_new_"): the words are what is said.
+_EMPHASIS = re.compile(r"(?<![\w*])([*_]{1,2})(?=\S)(.+?)(?<=\S)\1(?![\w*])")
+# ... and its halves when a sentence break falls inside the emphasis ("*Independent advocacy ... Highland.").
+_STRAY_EMPHASIS = re.compile(r"^[*_]+(?=\w)|(?<=[\w.!?])[*_]+$")
 # A field label before its value ("Key learning: ..."): up to five words, the first capitalised.
 _LABEL = re.compile(r"^(?P<label>[A-Z][\w'’()/-]*(?:\s+[\w'’()/-]+){0,4}):\s+(?P<value>\S.*)$")
 # A value this short keeps its label: "No of Attendees: 34" means nothing as "34".
@@ -22,7 +30,7 @@ _LABEL_KEEP_WORDS = 4
 _DANGLING_START = re.compile(r"^(?:and|so|but|also|plus)\b[,\s]+(?=\S)", re.IGNORECASE)
 _MAX_LIST_ITEMS = 8
 # Stored with each sentence: a store whose sentences were cut by another version of these rules re-embeds them.
-QUOTES_VERSION = 4
+QUOTES_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ def is_heading(text: str) -> bool:
 
 
 def _clean(text: str) -> str:
-    text = text.replace("**", "").strip()
+    text = _STRAY_EMPHASIS.sub("", _EMPHASIS.sub(r"\2", text).replace("**", "").strip())
     match = _DANGLING_START.match(text)
     if match:
         text = text[match.end() :]

@@ -164,6 +164,13 @@ _SHORTHAND = {
     "asn": "additional support needs",
     "ppl": "people",
     "kids": "children",
+    "exec": "executive",
+    # contractions typed without their apostrophe, which neither the parser nor the patterns read otherwise
+    "whats": "what's",
+    "whos": "who's",
+    "wheres": "where's",
+    "hows": "how's",
+    "whens": "when's",
 }
 _SHORTHAND_WORD = re.compile(rf"(?<![\w'’-])({'|'.join(_SHORTHAND)})(?![\w'’-])", re.IGNORECASE)
 

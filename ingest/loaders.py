@@ -84,6 +84,8 @@ def document_from_bytes(data: bytes, suffix: str, name: str) -> LoadedText:
     except Exception as error:
         raise DocumentError(name, f"not a readable {suffix} file ({type(error).__name__})") from None
     pages = [normalise_text(page) for page in ([read] if isinstance(read, str) else read)]
+    if suffix.lower() in _WRAPPED_FORMATS:
+        pages = [reflowed(page) for page in pages]
     starts = [0]
     for page in pages[:-1]:
         starts.append(starts[-1] + len(page) + len(_PAGE_BREAK))
@@ -97,6 +99,62 @@ def normalise_text(text: str) -> str:
     """Unify line endings, drop a BOM and control characters; keep tabs (they separate table cells)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text)
+
+
+# A line of only a repeated mark ("=====", "-----", "*****"): a rule drawn between parts of a text document.
+_RULE = re.compile(r"^\s*([=\-_*~#])\1{2,}\s*$")
+# Where a line may end a sentence or an item: a hard-wrapped line ends mid-sentence, without one of these.
+_ENDS_LINE = re.compile(r"[.!?:;)\]\"'”’]\s*$")
+# A line that opens something of its own: a list item, a heading, a field ("Contact: ...") or a table row.
+_OPENS_LINE = re.compile(r"^\s*(?:[-*•▶►▪→]\s|\d{1,2}[.)]\s|#|[A-Z][\w'’ /&()-]{0,30}:\s)|\t")
+# A text wrapped at a fixed width has most of its long lines near that width; one written a paragraph a line
+# has longer lines than any wrapping leaves. A line this share of the width or longer was wrapped.
+_WRAP_WIDTH_MAX = 120
+_WRAPPED_SHARE = 0.75
+_TITLE_WORDS = 12
+
+
+def reflowed(text: str) -> str:
+    """Text as its layout means it: lines hard-wrapped at a fixed width (plain-text newsletters and emails, a
+    PDF's lines) joined back into their paragraphs, and a short line framed or underlined by rules ("LOUD &
+    CLEAR PUT THE QUESTIONS" between dashes, a title over "=====") made a heading; the rules themselves
+    become paragraph breaks. Text written a paragraph a line (the seeds) is left as it is."""
+    lines = text.split("\n")
+    long_lines = sorted(len(line) for line in lines if len(line.strip()) >= 30 and "\t" not in line)
+    width = long_lines[int(0.9 * (len(long_lines) - 1))] if long_lines else 0
+    wrapped = 0 < width <= _WRAP_WIDTH_MAX
+    out: list[str] = []
+    for index, line in enumerate(lines):
+        if _RULE.match(line):
+            out.append("")
+            continue
+        after = lines[index + 1] if index + 1 < len(lines) else ""
+        stripped = line.strip()
+        if (
+            stripped
+            and _RULE.match(after)  # underlined, or framed by a rule above it too
+            and len(stripped.split()) <= _TITLE_WORDS
+            and not _ENDS_LINE.search(stripped)
+            and not stripped.startswith("#")
+        ):
+            out.append(f"## {stripped}")
+            continue
+        joins = (
+            wrapped
+            and out
+            and out[-1].strip()
+            and stripped
+            and not out[-1].lstrip().startswith("#")
+            and "\t" not in out[-1]
+            and len(lines[index - 1]) >= _WRAPPED_SHARE * width
+            and not _ENDS_LINE.search(out[-1])
+            and not _OPENS_LINE.match(line)
+        )
+        if joins:
+            out[-1] = out[-1].rstrip() + ("" if out[-1].endswith("-") and stripped[:1].islower() else " ") + stripped
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def _decode(data: bytes) -> str:
@@ -127,12 +185,21 @@ def _read_html(data: bytes) -> str:
 
 
 def _render(node: BeautifulSoup | Tag) -> str:
-    """Flatten HTML to text: headings as '#' lines, list items as '- ' lines, blocks on their own lines."""
+    """Flatten HTML to text: headings as '#' lines, list items as '- ' lines, blocks on their own lines. The
+    source's own line breaks are white space, as a browser shows them (``<pre>`` aside)."""
+    for string in node.find_all(string=True):
+        if "\n" in string and string.find_parent("pre") is None:
+            string.replace_with(re.sub(r"\s+", " ", string))
     for heading in node.find_all(re.compile(r"^h[1-6]$")):
         level = int(heading.name[1])
         heading.replace_with(f"\n{'#' * level} {heading.get_text(' ', strip=True)}\n")
     for item in node.find_all("li"):
         item.replace_with(f"\n- {item.get_text(' ', strip=True)}\n")
+    for table in node.find_all("table"):
+        rows = [[cell.get_text(" ", strip=True) for cell in row.find_all(["td", "th"])] for row in table.find_all("tr")]
+        headed = bool(table.find("th")) or _is_header(rows)
+        if headed and len(rows) >= 2:
+            table.replace_with("\n" + "\n".join(labelled_rows(rows)) + "\n")
     for cell in node.find_all(["td", "th"]):
         cell.replace_with(f"{cell.get_text(' ', strip=True)}\t")
     for block in node.find_all(_BLOCK_TAGS):
@@ -141,6 +208,26 @@ def _render(node: BeautifulSoup | Tag) -> str:
     text = re.sub(r"\s*[▶►•▪]\s+", "\n- ", node.get_text())
     lines = [re.sub(r"[ \u00a0]+", " ", line).strip(" ") for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _is_header(rows: list[list[str]]) -> bool:
+    """The first row names the columns: several rows, short cells without figures ("Action | Owner | Due
+    date"), not a label and its value ("Date | 17 June 2025")."""
+    if len(rows) < 3 or len(rows[0]) < 2:
+        return False
+    return all(cell and len(cell.split()) <= 4 and not re.search(r"\d", cell) for cell in rows[0])
+
+
+def labelled_rows(rows: list[list[str]]) -> list[str]:
+    """A table with a header row, one line a row, each cell after its column's name: "Organisation: Glen
+    Family Link; Project: Nearer Home; Award: £46,350." A row read alone still says what each figure is."""
+    header, *body = rows
+    lines = []
+    for row in body:
+        cells = [f"{name}: {cell}" if name else cell for name, cell in zip(header, row, strict=False) if cell.strip()]
+        if cells:
+            lines.append("; ".join(cells).rstrip(".") + ".")
+    return lines
 
 
 def html_fragments_to_text(text: str) -> str:
@@ -160,11 +247,19 @@ def _read_docx(data: bytes) -> str:
 
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise DocumentError("", "not a .docx file (it is not a zip archive)")
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
     document = docx.Document(io.BytesIO(data))
     lines = []
-    for paragraph in document.paragraphs:
-        text = paragraph.text.strip()
-        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+    for block in document.iter_inner_content():  # paragraphs and tables in the document's order
+        if isinstance(block, Table):
+            rows = [[cell.text.strip() for cell in row.cells] for row in block.rows]
+            lines.extend(labelled_rows(rows) if _is_header(rows) else ["\t".join(row) for row in rows])
+            continue
+        assert isinstance(block, Paragraph)
+        text = block.text.strip()
+        style = (block.style.name if block.style is not None else "") or ""
         if not text:
             lines.append("")
         elif style.lower().startswith("heading"):
@@ -174,9 +269,6 @@ def _read_docx(data: bytes) -> str:
             lines.append(f"- {text}")
         else:
             lines.append(text)
-    for table in document.tables:
-        for row in table.rows:
-            lines.append("\t".join(cell.text.strip() for cell in row.cells))
     return "\n".join(lines)
 
 
@@ -189,6 +281,10 @@ def _read_pdf(data: bytes) -> list[str]:
 
 
 _PAGE_BREAK = "\n\n"
+# Formats whose line breaks may be the writer's wrapping, not the text's: plain text and Markdown typed at a
+# fixed width, and a PDF's visual lines. HTML's own white space is collapsed as it is read; Word keeps
+# paragraphs.
+_WRAPPED_FORMATS = (".txt", ".md", ".pdf")
 _READERS: dict[str, Callable[[bytes], str | list[str]]] = {
     ".txt": _read_plain,
     ".md": _read_plain,

@@ -119,3 +119,33 @@ def test_follow_ups_and_new_topics_written_elsewhere_are_told_apart(real_setting
     ]
     assert len(cases) >= 40
     assert len(wrong) <= len(cases) // 10, wrong
+
+
+def test_the_kind_of_fact_asked_is_read_from_questions_written_elsewhere():
+    """70 questions labelled with the one kind of fact each wants, written by someone who had not seen this code
+    ("whats the deadline for applying", "what rent do tenants pay", "who's the named contact")."""
+    from assistant.questions import asked_fact
+    from assistant.text import spelled_out
+
+    cases = [json.loads(line) for line in (DATA / "asked_kinds.jsonl").read_text(encoding="utf-8").splitlines()]
+    wrong = [c["question"] for c in cases if asked_fact(spelled_out(c["question"]), language()).kind.value != c["kind"]]
+    assert len(cases) >= 60
+    assert len(wrong) <= len(cases) * 0.15, wrong
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("What's the closing date for the Sibling Days grants?", "date"),
+        ("what fee do families pay for the summer camp", "amount of money"),
+        ("which venue hosts the carers' lunch?", "place"),
+        ("What percentage split was there between boys and girls?", "figure"),
+        ("what's the phone number for Tideline?", "contact"),
+        ("who is the project coordinator at Tideline?", "person's name"),
+        ("What is Tideline?", "general"),
+    ],
+)
+def test_the_noun_a_question_asks_what_of_names_the_kind_of_fact(question, kind):
+    from assistant.questions import asked_fact
+
+    assert asked_fact(question, language()).kind.value == kind

@@ -148,3 +148,103 @@ def test_a_file_the_user_may_not_read_gives_one_clear_reason(tmp_path: Path, mon
     with pytest.raises(DocumentError) as caught:
         load_text(locked, LIMIT)
     assert str(caught.value) == f"{locked}: cannot read it (Permission denied)"
+
+
+# --- layouts unlike the seeds ---------------------------------------------------------------------------
+
+WRAPPED = """TIDELINE NEWS
+==============
+
+--------------------------------------------
+SWIM CLUB OPENS FOR FOSTER FAMILIES
+--------------------------------------------
+The Tideline swim club in Montrose now keeps two lanes free every
+Saturday morning for foster families and the children they look
+after. Sessions are free and run by Coral Baxter, who trained as a
+lifeguard after leaving care herself.
+Contact: Coral on 07700 900 123
+
+- towels are provided
+- no booking needed
+"""
+
+
+def test_hard_wrapped_text_is_joined_into_its_sentences_and_framed_titles_become_headings(tmp_path: Path):
+    path = tmp_path / "bulletin.txt"
+    path.write_text(WRAPPED, encoding="utf-8")
+    text = load_text(path, LIMIT)
+    assert "## SWIM CLUB OPENS FOR FOSTER FAMILIES" in text and "## TIDELINE NEWS" in text
+    assert (
+        "The Tideline swim club in Montrose now keeps two lanes free every Saturday morning for foster families "
+        "and the children they look after." in text
+    )
+    assert "\nContact: Coral on 07700 900 123\n" in text  # a field keeps its own line
+    assert "\n- towels are provided\n- no booking needed" in text  # and so do list items
+    assert "----" not in text and "====" not in text
+
+
+def test_text_written_a_paragraph_a_line_keeps_its_lines(tmp_path: Path):
+    """Long lines without a full stop are not a wrapping width: a document written a paragraph a line (the
+    seeds' way) is left as it is."""
+    lines = [
+        "Kinship Connect Falkirk",
+        "A drop-in where grandparents raising grandchildren meet other carers, get benefits advice and a hot lunch "
+        "every Wednesday in the Grangemouth community hall, run with the council's family support team",
+        "Key learning",
+        "Carers came back when the same worker greeted them each week and the advice was given on the spot rather "
+        "than by referral to another service somewhere else in the town",
+    ]
+    path = tmp_path / "notes.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    assert load_text(path, LIMIT) == "\n".join(lines)
+
+
+def test_pdf_lines_are_joined_back_into_sentences(tmp_path: Path):
+    page = (
+        "Lanternfield evaluation summary\n"
+        "Of the 52 young people who joined the scheme in its first year, 40 were still in touch\n"
+        "with their mentor after twelve months, and most said the weekly call mattered most."
+    )
+    path = tmp_path / "summary.pdf"
+    path.write_bytes(minimal_pdf(page))
+    text = load_text(path, LIMIT)
+    assert "40 were still in touch with their mentor after twelve months" in text
+
+
+def test_a_table_with_a_header_row_reads_one_row_a_line_each_cell_named(tmp_path: Path):
+    html = """<h2>Grants awarded</h2><table>
+      <tr><th>Group</th><th>Town</th><th>Grant</th></tr>
+      <tr><td>Harbourside Dads</td><td>Arbroath</td><td>£12,000</td></tr>
+      <tr><td>Tayview Sibling Days</td><td>Dundee</td><td>£8,500</td></tr>
+    </table><p>Applications for the next round
+    close in March.</p>"""
+    path = tmp_path / "grants.html"
+    path.write_text(html, encoding="utf-8")
+    text = load_text(path, LIMIT)
+    assert "Group: Harbourside Dads; Town: Arbroath; Grant: £12,000." in text
+    assert "Group: Tayview Sibling Days; Town: Dundee; Grant: £8,500." in text
+    assert "Applications for the next round close in March." in text  # the source's line break is white space
+
+
+def test_word_tables_stay_where_they_are_and_a_label_and_value_table_stays_a_row(tmp_path: Path):
+    document = docx.Document()
+    document.add_paragraph("Minutes of the Braeside Family Forum")
+    actions = document.add_table(rows=3, cols=3)
+    for row, cells in zip(
+        actions.rows,
+        [("Action", "Owner", "Due"), ("Book the hall", "Iona Rae", "3 May"), ("Send the survey", "Sam Kerr", "9 May")],
+        strict=True,
+    ):
+        for cell, value in zip(row.cells, cells, strict=True):
+            cell.text = value
+    document.add_paragraph("The next meeting is on 14 June.")
+    fields = document.add_table(rows=2, cols=2)
+    for row, cells in zip(fields.rows, [("Date", "14 June 2025"), ("Venue", "Braeside Hall")], strict=True):
+        for cell, value in zip(row.cells, cells, strict=True):
+            cell.text = value
+    path = tmp_path / "minutes.docx"
+    document.save(path)
+    text = load_text(path, LIMIT)
+    assert "Action: Book the hall; Owner: Iona Rae; Due: 3 May." in text
+    assert text.index("Send the survey") < text.index("The next meeting")  # in the document's order
+    assert "Date\t14 June 2025" in text

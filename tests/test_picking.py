@@ -165,6 +165,20 @@ def test_quotes_drop_furniture_labels_and_dangling_openers_and_keep_spans():
     assert all(q.text.split()[-1].rstrip(".") in text[q.start : q.end] for q in quotes)
 
 
+def test_breadcrumbs_running_headers_and_emphasis_marks_are_not_what_a_page_says():
+    text = (
+        "ctx\nHome > What we fund > Sibling Days > 2025 grants\n"
+        "Braeside Trust | Annual review | 2025\n"
+        "*Run for and with kinship families across Angus. Every session is free.*\n"
+        "Families told us the _weekly_ calls mattered most."
+    )
+    assert [q.text for q in quotes_of(text, "ctx")] == [
+        "Run for and with kinship families across Angus.",
+        "Every session is free.",
+        "Families told us the weekly calls mattered most.",
+    ]
+
+
 def test_a_name_ending_in_a_question_mark_does_not_end_the_sentence():
     quotes = quotes_of("The Why Not? Trust developed Thinking Space. What is a Kinship Carer? It is family.")
     assert [q.text for q in quotes] == [
