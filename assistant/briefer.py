@@ -128,7 +128,8 @@ class Briefer:
         for standing in best:
             if standing.passage not in passages:
                 passages.append(standing.passage)
-            text = standing.text if named else attributed(standing.passage, standing.text)
+            who = self.finder.retriever.subject_of(standing.passage)
+            text = standing.text if named else attributed(who, standing.text)
             lines.append(f"{text} [{passages.index(standing.passage) + 1}]")
         extractive = "\n".join(lines)
         draft, drafted_by, notice = extractive, "extractive", None

@@ -105,9 +105,9 @@ class Composer:
                 lines.append(f"{when_and_where} [{number(naming_place(self.retriever.passages, event))}]")
         named: set[str] = set()
         for candidate in picked:
-            who = candidate.passage.metadata.who
+            who = self.retriever.subject_of(candidate.passage)
             lines.append(
-                f"{candidate.quote.text if who in named else attributed(candidate.passage, candidate.quote.text)}"
+                f"{candidate.quote.text if who in named else attributed(who, candidate.quote.text)}"
                 f" [{number(candidate.passage)}]"
             )
             named.add(who)

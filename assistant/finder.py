@@ -48,7 +48,8 @@ class ProjectFinder:
         for standing in self.standings(challenge, self.depth(k))[:k]:
             meta = standing.passage.metadata
             matches.append(
-                ProjectMatch(meta.organisation or meta.project or "", meta.project if meta.organisation else None,
+                ProjectMatch(meta.organisation or meta.project or self.retriever.subject_of(standing.passage),
+                             meta.project if meta.organisation else None,
                              meta.event, meta.date, meta.source, f"{standing.text.rstrip('.')} [1].", meta.contact,
                              [Citation(1, standing.passage, standing.result.score)])
             )  # fmt: skip
@@ -96,9 +97,9 @@ class ProjectFinder:
         taken: set[tuple[str, int]] = set()
         for candidate in candidates:
             meta = candidate.passage.metadata
-            name = (meta.organisation or meta.project or "").lower()
+            name = self.retriever.subject_of(candidate.passage).lower()
             if not name and not general:
-                continue
+                continue  # the general notes of a document that names its projects
             # General notes (a discussion, an overview) give one point per section of them.
             key = (name or f"{meta.section or ''}\x00{meta.unit_id}", meta.event)
             if seen[key] >= each:

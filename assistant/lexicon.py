@@ -40,6 +40,10 @@ ASKED_NOUNS: dict[str, str] = {
     "bit": "",
 }  # fmt: skip
 DETAIL_NOUNS = frozenset(ASKED_NOUNS)
+# Nouns that only name the kind of fact asked ("what amount", "what figure"): a sentence stating the fact need
+# not repeat them, as it must repeat "rent" or "salary" ("What rent will tenants pay?" is not answered by what
+# the building cost).
+KIND_WORDS = frozenset({"amount", "money", "figure", "number", "total", "percentage", "proportion", "share"})
 # The first of two nouns decides what is asked when it names a way to reach someone: a "phone number" asks
 # for a contact, not a count.
 REACHING = frozenset(noun for noun, kind in ASKED_NOUNS.items() if kind == "contact")

@@ -44,10 +44,10 @@ def leans_back(text: str) -> bool:
     return bool(_LEANS_BACK.match(text))
 
 
-def attributed(passage: Passage, text: str) -> str:
-    """The passage's sentence with the project it comes from named first, unless it names it already; a
-    sentence opening with "This poster ..." or "Their work ..." is named first even so, as its subject."""
-    who = passage.metadata.who
+def attributed(who: str, text: str) -> str:
+    """A sentence with whom or what it is about (``HybridRetriever.subject_of``) named first, unless it names
+    it already; a sentence opening with "This poster ..." or "Their work ..." is named first even so, as its
+    subject."""
     return f"{who}: {text}" if who and (who.lower() not in text.lower() or leans_back(text)) else text
 
 

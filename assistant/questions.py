@@ -11,8 +11,8 @@ from enum import Enum
 from spacy.tokens import Token
 
 from assistant.language import Language
-from assistant.lexicon import ASKED_NOUNS, REACHING
-from assistant.text import EMAIL
+from assistant.lexicon import ASKED_NOUNS, KIND_WORDS, REACHING
+from assistant.text import EMAIL, tokenize
 
 
 class FactKind(Enum):
@@ -208,6 +208,8 @@ class AskedFact:
     kinds: tuple[FactKind, ...]  # every kind asked for ("when and where ..."), the first one first
     noun: str  # for a count: the words after "how many" ("local authorities' approaches"), else ""
     question: str
+    # For an amount or a figure: what it is of, which a sentence stating it must name ("rent", "completion rate").
+    what: str = ""
 
     @property
     def kind(self) -> FactKind:
@@ -215,7 +217,8 @@ class AskedFact:
 
     def stated_by(self, text: str, noun_words: frozenset[str]) -> bool:
         """``text`` states a fact of one of the asked kinds."""
-        return any(states(kind, text, noun_words, self.question) for kind in self.kinds)
+        what = frozenset(tokenize(self.what))
+        return any(states(kind, text, noun_words, self.question, what) for kind in self.kinds)
 
     @property
     def seeks_projects(self) -> bool:
@@ -240,9 +243,11 @@ def asked_fact(question: str, language: Language | None = None) -> AskedFact:
         kinds.append(parsed)
     if kinds == [FactKind.PERSON_OR_ORGANISATION] and language is not None:
         kinds = [_who_is(question, language) or FactKind.PERSON_OR_ORGANISATION]
+    money_or_share = kinds[:1] in ([FactKind.AMOUNT], [FactKind.SHARE])
+    what = _what_of(question, language) if language is not None and money_or_share else ""
     if FactKind.PERSON in kinds:  # a person asked for: an organisation's name does not answer it
         kinds = [kind for kind in kinds if kind is not FactKind.PERSON_OR_ORGANISATION]
-    return AskedFact(tuple(kinds) or (FactKind.GENERAL,), noun, question)
+    return AskedFact(tuple(kinds) or (FactKind.GENERAL,), noun, question, what)
 
 
 def noun_asked_for(question: str, language: Language) -> FactKind | None:
@@ -250,25 +255,38 @@ def noun_asked_for(question: str, language: Language) -> FactKind | None:
     closing date for Round 3?" (date), "what rent will tenants pay?" (an amount), "which council area is it
     in?" (a place), "the phone number for ..." (a contact); None when the noun names no kind of fact
     (``lexicon.ASKED_NOUNS``)."""
+    asked = _asked_noun(question, language)
+    if asked is None:
+        return None
+    compounds = [child.lemma_.lower() for child in asked.children if child.dep_ == "compound"]
+    kind = next((ASKED_NOUNS[c] for c in compounds if c in REACHING), None) or ASKED_NOUNS.get(asked.lemma_.lower())
+    return FactKind(kind) if kind else None
+
+
+def _asked_noun(question: str, language: Language) -> Token | None:
+    """The noun a question asks "what" or "which" of: "what rent", "what is the closing date"."""
     for token in language.parse(question):
         if token.lower_ not in ("what", "which") or token.tag_ not in ("WDT", "WP"):
             continue
-        asked: Token | None = None
         if token.dep_ == "det" and token.head.pos_ == "NOUN":
-            asked = token.head
-        elif token.head.lemma_ == "be":
-            asked = next(
+            return token.head
+        if token.head.lemma_ == "be":
+            return next(
                 (c for c in token.head.children if c is not token and c.dep_ in ("nsubj", "attr") and c.pos_ == "NOUN"),
                 None,
             )
-        else:
-            continue
-        if asked is None:
-            continue
-        compounds = [child.lemma_.lower() for child in asked.children if child.dep_ == "compound"]
-        kind = next((ASKED_NOUNS[c] for c in compounds if c in REACHING), None) or ASKED_NOUNS.get(asked.lemma_.lower())
-        return FactKind(kind) if kind else None
     return None
+
+
+def _what_of(question: str, language: Language) -> str:
+    """The words of the noun asked "what" of that a sentence stating the fact must use too: "the vacant post's
+    salary" is not answered by the project's budget, nor "the rent" by the building's cost. The nouns that only
+    name the kind ("amount", "figure") need not be repeated."""
+    asked = _asked_noun(question, language)
+    if asked is None:
+        return ""
+    words = [child for child in asked.children if child.dep_ == "compound"] + [asked]
+    return " ".join(word.lower_ for word in words if word.lemma_.lower() not in KIND_WORDS)
 
 
 def _who_is(question: str, language: Language) -> FactKind | None:
@@ -336,8 +354,15 @@ def _new_name(text: str, question: str) -> bool:
     return any(name.lower() not in asked for name in _CAPITALISED.findall(text) if len(name) > 2)
 
 
-def states(kind: FactKind, text: str, noun_words: frozenset[str] = frozenset(), question: str = "") -> bool:
-    """Whether ``text`` states a fact of this kind (a date for DATE, a number for COUNT, ...)."""
+def states(
+    kind: FactKind,
+    text: str,
+    noun_words: frozenset[str] = frozenset(),
+    question: str = "",
+    what: frozenset[str] = frozenset(),
+) -> bool:
+    """Whether ``text`` states a fact of this kind (a date for DATE, a number for COUNT, ...); an amount or a
+    figure must be of ``what`` the question names, when it names something ("rent", "completion rate")."""
     if kind is FactKind.YEAR:
         return bool(_YEAR.search(text))
     if kind is FactKind.DATE:
@@ -347,9 +372,9 @@ def states(kind: FactKind, text: str, noun_words: frozenset[str] = frozenset(), 
     if kind is FactKind.TIME:
         return bool(_TIME.search(text))
     if kind is FactKind.AMOUNT:
-        return bool(_MONEY.search(text))
+        return bool(_MONEY.search(text)) and _uses(what, text)
     if kind is FactKind.SHARE:
-        return bool(_SHARE.search(text))
+        return bool(_SHARE.search(text)) and _uses(what, text)
     if kind is FactKind.DURATION:
         return bool(_DURATION.search(text))
     if kind is FactKind.COUNT:
@@ -371,6 +396,11 @@ def states(kind: FactKind, text: str, noun_words: frozenset[str] = frozenset(), 
     if kind is FactKind.LIST:
         return bool(_LIST_SHAPE.search(text))
     return True
+
+
+def _uses(words: frozenset[str], text: str) -> bool:
+    """The text uses one of the words of what is asked about (any text, when none are given)."""
+    return not words or bool(words & set(tokenize(text)))
 
 
 _ACRONYM = re.compile(r"\b[A-Z][A-Z&]{1,7}s?\b")

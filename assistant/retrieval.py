@@ -55,6 +55,17 @@ class HybridRetriever:
     def passages(self) -> list[Passage]:
         return self._index.passages
 
+    def subject_of(self, passage: Passage) -> str:
+        """Whom or what a passage is about, as a card or an answer names it: its organisation and project; in a
+        document whose structure names none (a news release, minutes, a newsletter), the part it sits in, by
+        its heading ("THE LINK – A CUPPA FOR KINSHIP CARERS"), else the document's title; "" for the general
+        notes of a document that names its projects (a discussion, an overview)."""
+        meta = passage.metadata
+        if meta.who or meta.source in self._index.naming_sources:
+            return meta.who
+        section = meta.section if meta.section and meta.section not in ("Overview", meta.event) else None
+        return f"{meta.event} – {section}" if section else meta.event
+
     def about(self, name: str, most: int, within: bool = False) -> set[str]:
         """The chunks about a name: those of the organisation, project or event of that name (``within``:
         also those whose names hold it as words, "CYCJ" in "Action for Children and the CYCJ"), else those
@@ -279,6 +290,8 @@ class _Index:
         self.documents = documents
         self.vectors = vectors  # unit-length embeddings, one row per passage
         self.by_id = {passage.chunk_id: position for position, passage in enumerate(passages)}
+        # The documents whose structure names organisations or projects (showcase notes, presentation rows).
+        self.naming_sources = {p.metadata.source for p in passages if p.metadata.organisation or p.metadata.project}
         self.by_unit: dict[str, list[int]] = {}
         for position in sorted(range(len(passages)), key=lambda p: passages[p].metadata.part):
             self.by_unit.setdefault(passages[position].metadata.unit_id, []).append(position)

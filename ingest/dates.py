@@ -52,6 +52,15 @@ def parse_date(text: str, default_year: str | None = None) -> str | None:
     return None
 
 
+def date_span(text: str) -> tuple[int, int] | None:
+    """Where the first date in ``text`` is (a day, month and year, or a month and year), if any."""
+    for pattern in (_ISO, _DAY_MONTH_YEAR, _MONTH_DAY_YEAR, _MONTH_YEAR, _DAY_MONTH):
+        match = pattern.search(text)
+        if match:
+            return match.span()
+    return None
+
+
 def find_event_date(text: str, title: str) -> tuple[str | None, str | None]:
     """The event's date and place: a 'Date:' line first, then a date in the opening, then the title's month."""
     date_line = _DATE_LINE.search(text)

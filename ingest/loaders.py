@@ -202,6 +202,10 @@ def _render(node: BeautifulSoup | Tag) -> str:
             table.replace_with("\n" + "\n".join(labelled_rows(rows)) + "\n")
     for cell in node.find_all(["td", "th"]):
         cell.replace_with(f"{cell.get_text(' ', strip=True)}\t")
+    for term in node.find_all("dt"):  # a description list's term and its description: one field a line
+        term.replace_with(f"\n{term.get_text(' ', strip=True).rstrip(':')}: ")
+    for description in node.find_all("dd"):
+        description.replace_with(f"{description.get_text(' ', strip=True)}\n")
     for block in node.find_all(_BLOCK_TAGS):
         block.insert_before("\n")
         block.insert_after("\n")

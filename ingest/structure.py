@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from assistant.text import BULLET, EMAIL
-from ingest.dates import find_event_date
+from ingest.dates import date_span, find_event_date
 
 _EVENT_WORDS = re.compile(
     r"\b(collaborative|showcase|event|network|conference|workshop|meeting|seminar|summit|forum|webinar)",
@@ -104,17 +104,73 @@ def analyse(text: str, fallback_title: str) -> DocumentStructure:
 
 
 def _event_title(lines: list[Line]) -> str | None:
-    """The document's title: the first early line naming an event, else its first heading-like line."""
-    early = [clean_inline(line.text) for line in lines[:40]]
-    early = [text for text in early if text and "\t" not in text]
-    for text in early:
+    """The document's title: its first line when that reads as one, or a main heading just after it ("# Family
+    Anchors Fund: ten projects share £412,600"); never a dateline ("FOR IMMEDIATE RELEASE – 9 September
+    2025", "Published 16 October 2025"), a label before one ("PRESS RELEASE") or a breadcrumb trail. Failing
+    that, the first early line naming an event, else the first heading-like line."""
+    early = [(clean_inline(line.text), line.text.lstrip().startswith("# ")) for line in lines[:40]]
+    early = [(text, main) for text, main in early if text and "\t" not in text]
+    texts = [text for text, _ in early]
+    opening = [
+        (position, text, main)
+        for position, (text, main) in enumerate(early[:6])
+        if not _dateline(text) and not _FURNITURE.search(text) and not _label(texts, position)
+    ]
+    if opening:
+        main_heading = next((text for _, text, main in opening[:2] if main and len(text.split()) >= 2), None)
+        first = opening[0][1]
+        for candidate in (main_heading, first):
+            if candidate and _reads_as_title(candidate):
+                return _dashed(candidate.rstrip(" -–—:"))
+    for text in texts:
         title = text.rstrip(" -–—:")
-        if _EVENT_WORDS.search(title) and len(title.split()) >= 2 and len(title) <= 90:
-            return re.sub(r"(?<=\w)- (?=\w)", " – ", title)
-    for text in early:
-        if _is_title_like(text) and len(text.split()) >= 2:
+        if _EVENT_WORDS.search(title) and len(title.split()) >= 2 and len(title) <= 90 and not _dateline(title):
+            return _dashed(title)
+    for text in texts:
+        if _is_title_like(text) and len(text.split()) >= 2 and not _dateline(text):
             return text
     return None
+
+
+# A breadcrumb trail or navigation line at the top of a page ("Cowal Youth Housing Partnership › Blog").
+_FURNITURE = re.compile(r"\s[›»>]\s|(?:\s\|\s.*){2}")
+_TITLE_MAX_WORDS = 14
+_TITLE_MAX_CHARS = 110
+# What is left of a dateline once its date is taken out: a few words ("Published", "FOR IMMEDIATE RELEASE –").
+_DATELINE_WORDS = 4
+_LABEL_WORDS = 3
+
+
+def _dateline(text: str) -> bool:
+    """A line saying when, not what: a date and a few words around it, naming no event."""
+    span = date_span(text)
+    if span is None or _EVENT_WORDS.search(text):
+        return False
+    rest = text[: span[0]] + text[span[1] :]
+    return len(re.findall(r"[A-Za-z]{2,}", rest)) <= _DATELINE_WORDS
+
+
+def _label(texts: list[str], position: int) -> bool:
+    """A short line in capitals standing over a dateline ("PRESS RELEASE" over "Embargoed until ...")."""
+    text = texts[position]
+    following = texts[position + 1] if position + 1 < len(texts) else ""
+    return text.isupper() and len(text.split()) <= _LABEL_WORDS and _dateline(following)
+
+
+def _reads_as_title(text: str) -> bool:
+    words = text.split()
+    first = next((character for character in text if character.isalnum()), "")
+    return (
+        2 <= len(words) <= _TITLE_MAX_WORDS
+        and len(text) <= _TITLE_MAX_CHARS
+        and (first.isupper() or first.isdigit())
+        and not text.rstrip().endswith((".", "!", "?", ","))
+    )
+
+
+def _dashed(title: str) -> str:
+    """ "Promise Learning Collaborative- Nov 2025" with its dash spaced as a title's ("... – Nov 2025")."""
+    return re.sub(r"(?<=\w)- (?=\w)", " – ", title)
 
 
 def _is_title_like(text: str) -> bool:

@@ -60,6 +60,42 @@ def test_a_title_falls_back_to_the_first_heading_then_to_the_file_name_without_i
     assert document_title("Harbour Showcase - 3rd June 2025", "2025-06-03", "a.txt") == "Harbour Showcase, 3 June 2025"
 
 
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        # a label and a dateline over the headline of a release
+        (
+            "NEWS RELEASE\nFor release on Monday 2 June 2025\n\nHarbourside Dads wins national award for peer "
+            "support\n\nA group of fathers in Arbroath ...",
+            "Harbourside Dads wins national award for peer support",
+        ),
+        (
+            "Issued 4 March 2025\n# Sibling Days open in Tayside\n\nFamilies in Dundee ...",
+            "Sibling Days open in Tayside",
+        ),
+        # a breadcrumb, then the page's main heading
+        (
+            "Home › News › 2025\n# Braeside Trust backs six kinship groups\n\nSix groups ...",
+            "Braeside Trust backs six kinship groups",
+        ),
+        # a site's name, then the page's main heading
+        (
+            "Tideline Network\n# Winter gathering for foster families\n\nJoin us ...",
+            "Winter gathering for foster families",
+        ),
+        # minutes: the body's name, not the line saying when it met
+        (
+            "Glenview Family Forum\nNotes of the meeting held on Thursday 3 April 2025 at the library\n\nPresent ...",
+            "Glenview Family Forum",
+        ),
+    ],
+)
+def test_a_document_is_titled_by_its_headline_never_its_dateline_label_or_breadcrumb(text: str, title: str) -> None:
+    """The headline, with the date the document gives after it (as every title shows its date)."""
+    shown = prepare_text(text, "upload.md", "/upload.md", 150).title
+    assert shown == title or re.fullmatch(rf"{re.escape(title)}, \d{{1,2}} \w+ 2025", shown), shown
+
+
 def test_an_upload_without_a_title_in_its_text_is_named_by_its_file(tmp_path: Path) -> None:
     _, library, _ = fake_core(tmp_path / "store")
     notes = b"we met at the harbour and talked about kinship care. it was useful. more notes follow here."
