@@ -14,7 +14,7 @@ import gradio as gr
 from fastapi.exceptions import RequestValidationError
 from starlette.middleware import Middleware
 
-from assistant.answering import Answerer
+from assistant.answer.answering import Answerer
 from assistant.auth import Access, SignInThrottle
 from assistant.conversations import ConversationStore
 from assistant.errors import ConfigError

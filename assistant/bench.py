@@ -24,7 +24,7 @@ from assistant.wiring import build_answerer, build_retriever, open_chunk_store
 from ingest.pipeline import apply
 
 if TYPE_CHECKING:
-    from assistant.answering import Answerer
+    from assistant.answer.answering import Answerer
 
 BENCH_QUESTIONS = (
     "What is Wee Breathers?",
@@ -264,7 +264,7 @@ class AnswerLatency:
 
 def measure_answers(answerer: "Answerer", questions: Sequence[str]) -> AnswerLatency:
     """Seconds until the sources, until the first verified sentence, and until the whole answer."""
-    from assistant.answering import SourcesEvent, TextEvent
+    from assistant.answer.answering import SourcesEvent, TextEvent
 
     sources, first_text, totals = [], [], []
     for question in questions:

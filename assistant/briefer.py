@@ -1,13 +1,13 @@
 """Briefings: a headline and a few cited key points on a topic, each from a different project and naming
 it. Points are the finder's standing sentences; a model may rewrite them, and every sentence is verified."""
 
-from assistant.composing import held, naming_place
+from assistant.answer.composing import held, naming_place
+from assistant.answer.finder import ProjectFinder, Standing
+from assistant.answer.generation import ModelText
+from assistant.answer.grounding import briefing_subject, render
+from assistant.answer.picking import attributed
 from assistant.errors import GeneratorFailed
-from assistant.finder import ProjectFinder, Standing
-from assistant.generation import ModelText
-from assistant.grounding import briefing_subject, render
 from assistant.models import Briefing, Citation, Passage, spelled_date
-from assistant.picking import attributed
 from assistant.prompts import Prompts
 from assistant.retrieval import validate_query
 from assistant.settings import Settings

@@ -95,7 +95,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.answering import DoneEvent, TextEvent
+    from assistant.answer.answering import DoneEvent, TextEvent
 
     answerer = build_answerer(settings)
     print(
@@ -183,7 +183,7 @@ def _read_history(path: str | None) -> list[dict[str, str]]:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.answering import DoneEvent, SourcesEvent, TextEvent
+    from assistant.answer.answering import DoneEvent, SourcesEvent, TextEvent
 
     validate_query(args.question, settings)  # a bad question is told at once, not after the model loads
     answerer = build_answerer(settings)

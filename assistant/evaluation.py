@@ -193,7 +193,7 @@ class Response:
 
 def respond(assistant: "Assistant", case: EvalCase) -> Response:
     """The answer to a case as a user gets it: a briefing for briefing cases, else the chat answer."""
-    from assistant.answering import DoneEvent, SourcesEvent
+    from assistant.answer.answering import DoneEvent, SourcesEvent
     from assistant.models import Answer
 
     if case.kind == "briefing":

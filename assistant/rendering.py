@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
-from assistant.answering import Answerer
+from assistant.answer.answering import Answerer
 from assistant.exports import csv_cell, markdown_text
 from assistant.models import Answer, Briefing, ChunkMetadata, Citation, ProjectMatch
 from assistant.text import ESCAPED_CITATION, sentences_of, without_bullet, without_citations

@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     passage_words: int = Field(default=60, ge=10)
     max_answer_tokens: int = Field(default=160, ge=16)
     extractive_sentences: int = Field(default=5, ge=1)
-    # Sentence picking (assistant/picking.py), chosen on tests/data/realistic.jsonl and dev.jsonl together:
+    # Sentence picking (assistant/answer/picking.py), chosen on tests/data/realistic.jsonl and dev.jsonl together:
     # score = w * cosine(question, sentence) + (1 - w) * word coverage + bonus if it states the fact kind
     # asked (a date for "when") - step * the rank of its unit - penalty if it states a plan's aims
     # - penalty if it is itself a question (a prompt or heading in the notes: "What is a Kinship Carer?")

@@ -14,7 +14,7 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.answering import AnswerEvent, DoneEvent, SourcesEvent, TextEvent
+from assistant.answer.answering import AnswerEvent, DoneEvent, SourcesEvent, TextEvent
 from assistant.conversations import ConversationNotFound
 from assistant.errors import PromiseError, QueryError, StoreError
 from assistant.models import Answer, Citation, SearchFilters, date_number

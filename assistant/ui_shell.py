@@ -17,7 +17,7 @@ from typing import Any
 import gradio as gr
 from gradio.blocks import Block
 
-from assistant.answering import Answerer
+from assistant.answer.answering import Answerer
 from assistant.auth import Access
 from assistant.conversations import ConversationStore
 from assistant.errors import PromiseError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from assistant.answering import Answerer
+from assistant.answer.answering import Answerer
 from assistant.briefing_files import write_briefing
 from assistant.models import Answer, Briefing
 from assistant.rendering import (

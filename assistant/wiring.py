@@ -28,9 +28,9 @@ from assistant.settings import Settings
 from assistant.store import ChunkStore, open_store
 
 if TYPE_CHECKING:
-    from assistant.answering import Answerer
+    from assistant.answer.answering import Answerer
+    from assistant.answer.finder import ProjectFinder
     from assistant.briefer import Briefer
-    from assistant.finder import ProjectFinder
     from assistant.library import Library
 
 
@@ -68,8 +68,8 @@ def build_answerer(
     local model cannot start, its fallback notice goes to ``notify`` (stderr by default) and, through
     ``assistant.llm``'s logger, to whatever logging the caller set up (the CLI: the log file).
     """
-    from assistant.answering import Answerer
-    from assistant.language import load_language
+    from assistant.answer.answering import Answerer
+    from assistant.answer.language import load_language
     from assistant.llm import make_llm
     from assistant.prompts import Prompts
 

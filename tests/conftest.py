@@ -24,9 +24,9 @@ from langchain_core.embeddings import Embeddings
 from assistant.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
-    from assistant.answering import Answerer
+    from assistant.answer.answering import Answerer
+    from assistant.answer.language import Language
     from assistant.app import AssistantBlocks
-    from assistant.language import Language
     from assistant.library import Library
     from assistant.store import ChunkStore
 
@@ -41,7 +41,7 @@ PATIENCE_S = 180.0  # a safety net for waits on a process or a condition, never 
 @functools.cache
 def language() -> "Language":
     """spaCy's small English pipeline, loaded once for the whole run (the real model: it is small and fast)."""
-    from assistant.language import load_language
+    from assistant.answer.language import load_language
 
     return load_language(Settings().language_model)
 
@@ -207,7 +207,7 @@ def fake_store(fake_settings: Settings) -> "ChunkStore":
 def fake_core(store_dir: Path, **overrides: Any) -> tuple["Answerer", "Library", Settings]:
     """The real answerer and library over the seeds ingested with the hashing embedder, the extractive
     generator, and a free port for the app."""
-    from assistant.answering import Answerer
+    from assistant.answer.answering import Answerer
     from assistant.library import Library
     from assistant.prompts import Prompts
     from assistant.retrieval import HybridRetriever
@@ -331,7 +331,7 @@ FORUM_NOTES = Path(__file__).parent / "data" / "forum_notes"
 @pytest.fixture(scope="module")
 def forum(tmp_path_factory: pytest.TempPathFactory) -> "Answerer":
     """An extractive answerer over tests/data/forum_notes, offline."""
-    from assistant.answering import Answerer
+    from assistant.answer.answering import Answerer
     from assistant.prompts import Prompts
     from assistant.retrieval import HybridRetriever
     from assistant.store import open_store

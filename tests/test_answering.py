@@ -11,7 +11,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
-from assistant.answering import Answerer, DoneEvent, SourcesEvent, TextEvent
+from assistant.answer.answering import Answerer, DoneEvent, SourcesEvent, TextEvent
 from assistant.briefing_files import write_briefing
 from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever

@@ -19,7 +19,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from assistant.answering import Answerer
+from assistant.answer.answering import Answerer
 from assistant.app import build_ui, check_binding, launch
 from assistant.auth import User, hash_password, write_auth_file
 from assistant.conversations import LOCAL_USER, ConversationStore, Message

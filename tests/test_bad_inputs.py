@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from gradio_client import Client
 
-from assistant.answering import Answerer
+from assistant.answer.answering import Answerer
 from assistant.app import answer_markdown_for_chat, source_cards_html
 from assistant.errors import DocumentError, QueryError
 from assistant.library import Library

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering import Answerer
+from assistant.answer.answering import Answerer
 from assistant.app import build_ui, launch
 from assistant.library import Library
 from assistant.prompts import Prompts

@@ -28,7 +28,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from assistant.answering import Answerer
+from assistant.answer.answering import Answerer
 from assistant.app import AssistantBlocks
 from assistant.auth import User, hash_password, write_auth_file
 from assistant.cli import main as cli_main

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering import Answerer
+from assistant.answer.answering import Answerer
 from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings

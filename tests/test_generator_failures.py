@@ -10,7 +10,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from assistant.answering import Answerer
+from assistant.answer.answering import Answerer
 from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.store import open_store

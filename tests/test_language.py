@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.followups import FollowUps
-from assistant.grounding import Grounding
-from assistant.language import load_language
-from assistant.lexicon import DETAIL_NOUNS
+from assistant.answer.followups import FollowUps
+from assistant.answer.grounding import Grounding
+from assistant.answer.language import load_language
+from assistant.answer.lexicon import DETAIL_NOUNS
 from assistant.models import ChunkMetadata, Passage
 from tests.conftest import language
 
@@ -105,7 +105,7 @@ def _turns() -> list[dict]:
 def test_follow_ups_and_new_topics_written_elsewhere_are_told_apart(real_settings, real_embeddings):
     """Cases of both kinds, written from the subject alone by someone who had not seen this code: a question
     leaning on the last turn and one naming a new subject, many short and casual (over the seeds' words)."""
-    from assistant.gate import Gate
+    from assistant.answer.gate import Gate
     from assistant.prompts import Prompts
     from assistant.retrieval import HybridRetriever
     from assistant.store import open_store
@@ -124,7 +124,7 @@ def test_follow_ups_and_new_topics_written_elsewhere_are_told_apart(real_setting
 def test_the_kind_of_fact_asked_is_read_from_questions_written_elsewhere():
     """70 questions labelled with the one kind of fact each wants, written by someone who had not seen this code
     ("whats the deadline for applying", "what rent do tenants pay", "who's the named contact")."""
-    from assistant.questions import asked_fact
+    from assistant.answer.questions import asked_fact
     from assistant.text import spelled_out
 
     cases = [json.loads(line) for line in (DATA / "asked_kinds.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -146,6 +146,6 @@ def test_the_kind_of_fact_asked_is_read_from_questions_written_elsewhere():
     ],
 )
 def test_the_noun_a_question_asks_what_of_names_the_kind_of_fact(question, kind):
-    from assistant.questions import asked_fact
+    from assistant.answer.questions import asked_fact
 
     assert asked_fact(question, language()).kind.value == kind

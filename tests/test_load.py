@@ -13,7 +13,7 @@ from gradio_client.utils import Status
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
-from assistant.answering import Answerer
+from assistant.answer.answering import Answerer
 from assistant.evaluation import percentile
 from assistant.library import Library
 from assistant.prompts import Prompts

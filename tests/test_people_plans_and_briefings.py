@@ -5,15 +5,15 @@ small notes ingested with the hashing embedder."""
 import numpy as np
 import pytest
 
+from assistant.answer.composing import missing_fact
+from assistant.answer.finder import ProjectFinder
+from assistant.answer.gate import Gate
+from assistant.answer.grounding import Grounding, SupportedSentence, briefing_subject
+from assistant.answer.picking import Candidate, SentencePicker, UnitSentences
+from assistant.answer.questions import FactKind, asked_fact, states
 from assistant.briefer import Briefer
-from assistant.composing import missing_fact
-from assistant.finder import ProjectFinder
-from assistant.gate import Gate
-from assistant.grounding import Grounding, SupportedSentence, briefing_subject
 from assistant.models import ChunkMetadata, Passage
-from assistant.picking import Candidate, SentencePicker, UnitSentences
 from assistant.prompts import Prompts
-from assistant.questions import FactKind, asked_fact, states
 from assistant.retrieval import HybridRetriever
 from assistant.sentences import Quote
 from assistant.settings import Settings

@@ -9,12 +9,12 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.composing import missing_fact
-from assistant.framing import framing_removed
-from assistant.grounding import SupportedSentence
+from assistant.answer.composing import missing_fact
+from assistant.answer.framing import framing_removed
+from assistant.answer.grounding import SupportedSentence
+from assistant.answer.picking import Candidate, SentencePicker
+from assistant.answer.questions import FactKind, asked_fact, states
 from assistant.models import Answer, ChunkMetadata, Passage
-from assistant.picking import Candidate, SentencePicker
-from assistant.questions import FactKind, asked_fact, states
 from assistant.sentences import Quote, quotes_of
 from tests.conftest import conversation
 
@@ -248,7 +248,7 @@ def test_a_question_in_the_notes_is_not_taken_for_its_answer(forum):
     meaning, yet answers nothing: the statement beside it is picked first."""
     import numpy as np
 
-    from assistant.picking import UnitSentences
+    from assistant.answer.picking import UnitSentences
 
     passage = forum.retriever.passages[0]
     same_meaning = np.full(8, 1 / np.sqrt(8), dtype=np.float32)
@@ -263,7 +263,7 @@ def test_a_question_in_the_notes_is_not_taken_for_its_answer(forum):
 
 
 def test_a_list_of_bare_titles_is_not_taken_for_a_statement():
-    from assistant.picking import _asks, _index
+    from assistant.answer.picking import _asks, _index
 
     assert _index("The Fundamentals: What matters to children and families; Listening; Poverty; Language.")
     assert not _index("The toolkit contains these tools: a mood diary; a check-in card; a safety plan template.")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering import Answerer
+from assistant.answer.answering import Answerer
 from assistant.llm import Generator, make_llm
 from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever

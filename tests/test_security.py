@@ -610,7 +610,7 @@ def test_only_the_session_that_queued_a_job_can_cancel_it(tmp_path: Path, monkey
 def _gate_answers(monkeypatch: pytest.MonkeyPatch, gate: threading.Event) -> list[str]:
     """Every answer waits for ``gate``, so jobs pile up in Gradio's queue (one worker); returns the
     questions that reached the answerer."""
-    from assistant.answering import Answerer
+    from assistant.answer.answering import Answerer
 
     answered: list[str] = []
     original = Answerer.stream

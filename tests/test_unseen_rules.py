@@ -7,14 +7,14 @@ hashing embedder.
 import numpy as np
 import pytest
 
-from assistant.answering import Answerer
-from assistant.followups import FollowUps, _cited_items, _ordinal
-from assistant.framing import asked_part
-from assistant.gate import Gate
-from assistant.grounding import Grounding, SupportedSentence, _numbers, briefing_subject, subject_of
+from assistant.answer.answering import Answerer
+from assistant.answer.followups import FollowUps, _cited_items, _ordinal
+from assistant.answer.framing import asked_part
+from assistant.answer.gate import Gate
+from assistant.answer.grounding import Grounding, SupportedSentence, _numbers, briefing_subject, subject_of
+from assistant.answer.questions import FactKind, asked_fact, states
 from assistant.models import ChunkMetadata, Passage
 from assistant.prompts import Prompts
-from assistant.questions import FactKind, asked_fact, states
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import open_store

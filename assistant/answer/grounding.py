@@ -5,8 +5,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from assistant.framing import ABOUT_ASKER, asked_part, framing_removed
-from assistant.language import Language
+from assistant.answer.framing import ABOUT_ASKER, asked_part, framing_removed
+from assistant.answer.language import Language
 from assistant.models import MONTH_NAMES, Passage, SearchResult, spelled_date
 from assistant.text import (
     NUMBER_WORDS,

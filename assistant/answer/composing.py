@@ -4,12 +4,12 @@ in what it says, one plain sentence saying so."""
 
 import re
 
-from assistant.finder import ProjectFinder
-from assistant.gate import Gate
-from assistant.grounding import SupportedSentence
+from assistant.answer.finder import ProjectFinder
+from assistant.answer.gate import Gate
+from assistant.answer.grounding import SupportedSentence
+from assistant.answer.picking import Candidate, SentencePicker, UnitSentences, attributed
+from assistant.answer.questions import SINGLE_FACTS, AskedFact, FactKind, states
 from assistant.models import Passage, SearchFilters, spelled_date
-from assistant.picking import Candidate, SentencePicker, UnitSentences, attributed
-from assistant.questions import SINGLE_FACTS, AskedFact, FactKind, states
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.text import tokenize

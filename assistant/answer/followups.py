@@ -6,12 +6,12 @@ from collections.abc import Sequence
 
 from spacy.tokens import Token
 
-from assistant.framing import CARRIED
-from assistant.gate import Gate
-from assistant.generation import ModelText
-from assistant.grounding import Grounding, strip_citations, subject_of
-from assistant.language import Language
-from assistant.lexicon import DETAIL_NOUNS
+from assistant.answer.framing import CARRIED
+from assistant.answer.gate import Gate
+from assistant.answer.generation import ModelText
+from assistant.answer.grounding import Grounding, strip_citations, subject_of
+from assistant.answer.language import Language
+from assistant.answer.lexicon import DETAIL_NOUNS
 from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings

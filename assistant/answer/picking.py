@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.framing import framing_removed
-from assistant.grounding import Grounding
+from assistant.answer.framing import framing_removed
+from assistant.answer.grounding import Grounding
+from assistant.answer.questions import SINGLE_FACTS, AskedFact, FactKind, states
 from assistant.models import Passage, SearchResult
-from assistant.questions import SINGLE_FACTS, AskedFact, FactKind, states
 from assistant.retrieval import HybridRetriever
 from assistant.sentences import Quote, is_heading
 from assistant.settings import Settings

@@ -2,12 +2,12 @@
 
 import re
 
+from assistant.answer.framing import asked_part, without_carried
+from assistant.answer.grounding import Grounding
+from assistant.answer.language import Language
+from assistant.answer.picking import Candidate
 from assistant.embeddings import vocabulary
-from assistant.framing import asked_part, without_carried
-from assistant.grounding import Grounding
-from assistant.language import Language
 from assistant.models import Passage, SearchResult
-from assistant.picking import Candidate
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.text import spelled_out, tokenize

@@ -9,10 +9,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
+from assistant.answer.gate import Gate
+from assistant.answer.picking import leans_back
 from assistant.errors import GeneratorFailed
-from assistant.gate import Gate
 from assistant.models import Passage
-from assistant.picking import leans_back
 from assistant.sentences import quotes_of
 from assistant.settings import Settings
 

@@ -7,7 +7,7 @@ each list tested in other words than the case it came from (``tests/test_languag
 """
 
 # Nouns that ask for a detail of a subject rather than name one, with the kind of fact each asks for (the
-# values of ``assistant.questions.FactKind``), or "" for a detail of no one kind. A question asking "what X"
+# values of ``assistant.answer.questions.FactKind``), or "" for a detail of no one kind. A question asking "what X"
 # or "what is the X" for one of these wants that kind of fact ("What's the closing date for Round 3?" wants a
 # date; "What rent will tenants pay?" an amount); a follow-up made of them alone leans on the conversation
 # ("contact details?", "when's the deadline?", "how much was the grant?", "opening hours?", "any figures?").

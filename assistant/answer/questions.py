@@ -10,8 +10,8 @@ from enum import Enum
 
 from spacy.tokens import Token
 
-from assistant.language import Language
-from assistant.lexicon import ASKED_NOUNS, KIND_WORDS, REACHING
+from assistant.answer.language import Language
+from assistant.answer.lexicon import ASKED_NOUNS, KIND_WORDS, REACHING
 from assistant.text import EMAIL, tokenize
 
 

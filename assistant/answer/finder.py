@@ -1,13 +1,13 @@
 """The project finder: for a challenge, the distinct organisations whose notes bear on it, each with the
-sentence that makes it relevant. It decides answer-or-refuse as chat answers do (``assistant.gate``)."""
+sentence that makes it relevant. It decides answer-or-refuse as chat answers do (``assistant.answer.gate``)."""
 
 from collections import Counter
 from dataclasses import dataclass
 
-from assistant.gate import Gate, closest
+from assistant.answer.gate import Gate, closest
+from assistant.answer.picking import Candidate, SentencePicker
+from assistant.answer.questions import asked_fact
 from assistant.models import Citation, Passage, ProjectMatch, SearchFilters, SearchResult
-from assistant.picking import Candidate, SentencePicker
-from assistant.questions import asked_fact
 from assistant.retrieval import HybridRetriever, validate_query
 from assistant.settings import Settings
 

@@ -12,18 +12,18 @@ from dataclasses import dataclass, replace
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant.composing import Composer, missing_fact
+from assistant.answer.composing import Composer, missing_fact
+from assistant.answer.finder import ProjectFinder
+from assistant.answer.followups import FollowUps
+from assistant.answer.gate import Gate, closest
+from assistant.answer.generation import ModelText, passage_units
+from assistant.answer.grounding import NOT_COVERED, SupportedSentence, render
+from assistant.answer.language import Language
+from assistant.answer.picking import Candidate, SentencePicker, UnitSentences
+from assistant.answer.questions import SINGLE_FACTS, AskedFact, FactKind, asked_fact
 from assistant.errors import GeneratorFailed
-from assistant.finder import ProjectFinder
-from assistant.followups import FollowUps
-from assistant.gate import Gate, closest
-from assistant.generation import ModelText, passage_units
-from assistant.grounding import NOT_COVERED, SupportedSentence, render
-from assistant.language import Language
 from assistant.models import Answer, Citation, Passage, SearchFilters, SearchResult
-from assistant.picking import Candidate, SentencePicker, UnitSentences
 from assistant.prompts import Prompts
-from assistant.questions import SINGLE_FACTS, AskedFact, FactKind, asked_fact
 from assistant.retrieval import HybridRetriever, validate_query
 from assistant.settings import Settings
 from assistant.text import CITED_SENTENCE_END, spelled_out, tokenize, without_citations
