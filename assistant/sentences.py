@@ -8,16 +8,13 @@ list-item rules).
 import re
 from dataclasses import dataclass
 
-from assistant.text import BULLET, sentence_spans, without_bullet
+from assistant.text import BULLET, NAVIGATION, sentence_spans, without_bullet
 
 # A table's header ("Question: ...?") is repeated on each of its chunks: it frames the passage.
 _HEADER = re.compile(r"^Question: .*\?$")
 # Breadcrumbs and gallery captions copied with a web page ("Gallery › Scottish Attachment in Action").
-# A running header, a navigation bar or a breadcrumb trail of pages ("Home > Our funding > Round 2 awards",
-# "Tail of the Bank Family Network | Final evaluation report | June 2025").
-_FURNITURE = re.compile(
-    r"\s[›»]\s|(?:\s[>|]\s.*){2}|^(?:gallery|menu|share|print|back to top|skip to content)$", re.IGNORECASE
-)
+# Page furniture: where a page is (``text.NAVIGATION``), or a button's word.
+_BUTTON = re.compile(r"^(?:gallery|menu|share|print|back to top|skip to content)$", re.IGNORECASE)
 # Markdown emphasis around words ("*Independent advocacy ...*", "_new_"): the words are what is said.
 _EMPHASIS = re.compile(r"(?<![\w*])([*_]{1,2})(?=\S)(.+?)(?<=\S)\1(?![\w*])")
 # ... and its halves when a sentence break falls inside the emphasis ("*Independent advocacy ... Highland.").
@@ -86,7 +83,7 @@ def quotes_of(text: str, context: str = "") -> list[Quote]:
         line = raw.strip()
         if not line or (start == 0 and context and line == context) or _HEADER.match(line):
             continue
-        if _FURNITURE.search(line):
+        if NAVIGATION.search(line) or _BUTTON.match(line):
             continue
         lead = start + len(raw) - len(raw.lstrip())
         lines.append((line, lead, lead + len(line)))

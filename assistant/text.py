@@ -104,6 +104,14 @@ def sentences_of(text: str) -> list[str]:
     return [sentence for line in text.splitlines() for sentence in split_sentences(without_bullet(line))]
 
 
+# --- page furniture ----------------------------------------------------------------------------------
+
+# A breadcrumb trail, a navigation bar or a running header, copied with a page ("Home > Our funding > Round 2",
+# "Cowal Youth Housing Partnership › Blog", "Tail of the Bank Family Network | Final evaluation report | June
+# 2025"): where a page is, not what it says.
+NAVIGATION = re.compile(r"\s[›»>]\s|(?:\s\|\s.*){2}")
+
+
 # --- list items --------------------------------------------------------------------------------------
 
 # A list item's marker at the start of a line, with the space after it: "- ", "• ", "▶ ", "1. ", "2) ".

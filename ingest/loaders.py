@@ -135,7 +135,7 @@ def reflowed(text: str) -> str:
             and _RULE.match(after)  # underlined, or framed by a rule above it too
             and len(stripped.split()) <= _TITLE_WORDS
             and not _ENDS_LINE.search(stripped)
-            and not stripped.startswith("#")
+            and not _OPENS_LINE.match(line)  # a list item or a field over a rule is not a title
         ):
             out.append(f"## {stripped}")
             continue
@@ -144,8 +144,8 @@ def reflowed(text: str) -> str:
             and out
             and out[-1].strip()
             and stripped
-            and not out[-1].lstrip().startswith("#")
-            and "\t" not in out[-1]
+            and not _OPENS_LINE.match(out[-1])  # a heading, a list item or a field ends at its line's end
+            and "|" not in out[-1]  # a table drawn with bars
             and len(lines[index - 1]) >= _WRAPPED_SHARE * width
             and not _ENDS_LINE.search(out[-1])
             and not _OPENS_LINE.match(line)
@@ -196,9 +196,12 @@ def _render(node: BeautifulSoup | Tag) -> str:
     for item in node.find_all("li"):
         item.replace_with(f"\n- {item.get_text(' ', strip=True)}\n")
     for table in node.find_all("table"):
-        rows = [[cell.get_text(" ", strip=True) for cell in row.find_all(["td", "th"])] for row in table.find_all("tr")]
-        headed = bool(table.find("th")) or _is_header(rows)
-        if headed and len(rows) >= 2:
+        cells = [row.find_all(["td", "th"]) for row in table.find_all("tr")]
+        rows = [[cell.get_text(" ", strip=True) for cell in row] for row in cells]
+        # Column names: a first row of header cells only (a label-and-value table has one in every row).
+        named = bool(cells) and bool(cells[0]) and all(cell.name == "th" for cell in cells[0])
+        labels = all(row and row[0].name == "th" for row in cells)
+        if len(rows) >= 2 and ((named and not labels) or _is_header(rows)):
             table.replace_with("\n" + "\n".join(labelled_rows(rows)) + "\n")
     for cell in node.find_all(["td", "th"]):
         cell.replace_with(f"{cell.get_text(' ', strip=True)}\t")
@@ -219,7 +222,13 @@ def _is_header(rows: list[list[str]]) -> bool:
     date"), not a label and its value ("Date | 17 June 2025")."""
     if len(rows) < 3 or len(rows[0]) < 2:
         return False
-    return all(cell and len(cell.split()) <= 4 and not re.search(r"\d", cell) for cell in rows[0])
+
+    def label(cell: str) -> bool:
+        return bool(cell) and len(cell.split()) <= 4 and not re.search(r"\d", cell)
+
+    if len(rows[0]) == 2 and all(row and label(row[0]) for row in rows):
+        return False  # every row a label and its value ("Venue | Braeside Hall", "Time | 10am")
+    return all(label(cell) for cell in rows[0])
 
 
 def labelled_rows(rows: list[list[str]]) -> list[str]:
@@ -228,6 +237,9 @@ def labelled_rows(rows: list[list[str]]) -> list[str]:
     header, *body = rows
     lines = []
     for row in body:
+        if len(row) != len(header):
+            lines.append("\t".join(row))  # a row across the columns (a section's title): as it is
+            continue
         cells = [f"{name}: {cell}" if name else cell for name, cell in zip(header, row, strict=False) if cell.strip()]
         if cells:
             lines.append("; ".join(cells).rstrip(".") + ".")

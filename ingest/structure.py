@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from assistant.text import BULLET, EMAIL
+from assistant.text import BULLET, EMAIL, NAVIGATION
 from ingest.dates import date_span, find_event_date
 
 _EVENT_WORDS = re.compile(
@@ -114,7 +114,7 @@ def _event_title(lines: list[Line]) -> str | None:
     opening = [
         (position, text, main)
         for position, (text, main) in enumerate(early[:6])
-        if not _dateline(text) and not _FURNITURE.search(text) and not _label(texts, position)
+        if _may_title(texts, position)
     ]
     if opening:
         main_heading = next((text for _, text, main in opening[:2] if main and len(text.split()) >= 2), None)
@@ -122,22 +122,31 @@ def _event_title(lines: list[Line]) -> str | None:
         for candidate in (main_heading, first):
             if candidate and _reads_as_title(candidate):
                 return _dashed(candidate.rstrip(" -–—:"))
-    for text in texts:
+    candidates = [text for position, text in enumerate(texts) if _may_title(texts, position)]
+    for text in candidates:
         title = text.rstrip(" -–—:")
-        if _EVENT_WORDS.search(title) and len(title.split()) >= 2 and len(title) <= 90 and not _dateline(title):
+        if _EVENT_WORDS.search(title) and len(title.split()) >= 2 and len(title) <= 90:
             return _dashed(title)
-    for text in texts:
-        if _is_title_like(text) and len(text.split()) >= 2 and not _dateline(text):
+    for text in candidates:
+        if _is_title_like(text) and len(text.split()) >= 2:
             return text
     return None
 
 
+def _may_title(texts: list[str], position: int) -> bool:
+    """Not a dateline, a label over one, or a breadcrumb trail."""
+    text = texts[position]
+    return not _dateline(text) and not NAVIGATION.search(text) and not _label(texts, position)
+
+
 # A breadcrumb trail or navigation line at the top of a page ("Cowal Youth Housing Partnership › Blog").
-_FURNITURE = re.compile(r"\s[›»>]\s|(?:\s\|\s.*){2}")
 _TITLE_MAX_WORDS = 14
 _TITLE_MAX_CHARS = 110
-# What is left of a dateline once its date is taken out: a few words ("Published", "FOR IMMEDIATE RELEASE –").
+# What is left of a dateline once its date is taken out: a few words, saying the document was issued
+# ("Published", "FOR IMMEDIATE RELEASE –", "Embargoed until 00:01,", "Last updated"), or nothing; a title with a
+# date keeps what it names ("Board Minutes 18 June 2025").
 _DATELINE_WORDS = 4
+_ISSUED = re.compile(r"\b(publish|issue|release|embargo|update|post|date)", re.IGNORECASE)
 _LABEL_WORDS = 3
 
 
@@ -147,7 +156,8 @@ def _dateline(text: str) -> bool:
     if span is None or _EVENT_WORDS.search(text):
         return False
     rest = text[: span[0]] + text[span[1] :]
-    return len(re.findall(r"[A-Za-z]{2,}", rest)) <= _DATELINE_WORDS
+    words = re.findall(r"[A-Za-z]{2,}", rest)
+    return not words or (len(words) <= _DATELINE_WORDS and bool(_ISSUED.search(rest)))
 
 
 def _label(texts: list[str], position: int) -> bool:

@@ -90,6 +90,7 @@ class Composer:
                 given = self._contact_sentence(passage)
                 if given is not None:
                     lines.append(f"{given[0]} [{number(given[1])}]")
+                    picked = [candidate for candidate in picked if candidate.quote.text != given[0]]  # said once
                     break
         opening = picked[0] if picked else None
         if (

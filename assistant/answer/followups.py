@@ -104,14 +104,14 @@ class FollowUps:
         naming a subject of its own that the last turn did not ("any projects working with dads?", "is Dundee
         far from Perth?") is a new topic, however short."""
         grounding = self.gate.grounding
-        if _ORDINAL.search(question) or self.language.refers_back(question, grounding.is_noise):
+        if _ORDINAL.search(question) or self.language.refers_back(question, lambda word: _shorthand(word, grounding)):
             return True
         last = [turn["content"] for turn in history if turn.get("role") in ("user", "assistant")][-2:]
         said = set(tokenize(" ".join(last)))
         for word in self.language.content_words(question):
             if word.lemma_.lower() in DETAIL_NOUNS or _known_already(word):
                 continue
-            stems = [stem for stem in tokenize(word.text) if word.pos_ == "PROPN" or not _shorthand(stem, grounding)]
+            stems = [stem for stem in tokenize(word.text) if word.text[:1].isupper() or not _shorthand(stem, grounding)]
             if any(grounding.specific(stem) and stem not in said for stem in stems):
                 return False
         return True

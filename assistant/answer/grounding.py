@@ -37,7 +37,7 @@ _NOT_NAMING = frozenset(
 # A name in a sentence: capitalised words in a row. Opening a sentence, the first may be a name or only the
 # sentence's capital: the parse tells (``Language.opens_with_name``).
 _NAME = re.compile(r"\b[A-Z][a-zA-Z’'-]{2,}(?:\s+[A-Z][a-zA-Z’'-]{2,})*")
-_SENTENCE_START = re.compile(r"^|[.!?:]\s+$")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:])\s*$")  # what comes before a word opening a sentence
 # A name in a question: capitalised words (or an acronym) not opening a sentence, "I" aside.
 _QUESTION_NAME = re.compile(r"(?<![.!?]\s)(?<!^)(?<!\S)(?!I\b)[A-Z][\w’'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w’'-]*)*")
 # A short sentence ending on one of these was cut from what it introduces ("The seven reports are [1].").

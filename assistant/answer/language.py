@@ -7,6 +7,7 @@ parse costs a few milliseconds, so callers parse questions and the few sentences
 sentence whose first word may be a name), never every sentence of the notes at answer time.
 """
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,18 +50,22 @@ class Language:
     def __init__(self, pipeline: SpacyPipeline) -> None:
         self._pipeline = pipeline
         self._parses: OrderedDict[str, Doc] = OrderedDict()
+        # The app answers in several threads; the cache and the pipeline are used by one at a time (a parse
+        # takes a few milliseconds).
+        self._lock = threading.Lock()
 
     def parse(self, text: str) -> Doc:
         """The parsed text (tokens with lemma, part of speech and dependency; sentences; entities)."""
-        cached = self._parses.get(text)
-        if cached is not None:
-            self._parses.move_to_end(text)
-            return cached
-        doc = self._pipeline(text)
-        self._parses[text] = doc
-        if len(self._parses) > _CACHED_PARSES:
-            self._parses.popitem(last=False)
-        return doc
+        with self._lock:
+            cached = self._parses.get(text)
+            if cached is not None:
+                self._parses.move_to_end(text)
+                return cached
+            doc = self._pipeline(text)
+            self._parses[text] = doc
+            if len(self._parses) > _CACHED_PARSES:
+                self._parses.popitem(last=False)
+            return doc
 
     def mentions(self, text: str) -> list[Mention]:
         """The named entities of ``text``, in order."""
@@ -127,7 +132,8 @@ def _agrees(noun: Token, pronoun: Token) -> bool:
 def _names_something(token: Token) -> bool:
     if token.is_stop or not token.is_alpha:
         return False
-    return token.pos_ in ("NOUN", "PROPN") or (token.pos_ in ("ADV", "ADJ", "X") and token.dep_ in _NOMINAL_ROLES)
+    # A word the tagger could not place may stand where a noun would ("burnout" tagged as an adverb).
+    return token.pos_ in ("NOUN", "PROPN") or (token.pos_ in ("ADV", "X") and token.dep_ in _NOMINAL_ROLES)
 
 
 def load_language(model: str) -> Language:

@@ -29,15 +29,15 @@ ASKED_NOUNS: dict[str, str] = {
     "salary": "amount of money", "wage": "amount of money",
     # how many, how big a share, how long
     "number": "number", "total": "number", "age": "number", "range": "number", "figure": "number",
-    "statistic": "number", "percentage": "figure", "proportion": "figure", "share": "figure", "split": "figure",
+    "statistic": "number", "percentage": "figure", "proportion": "figure", "share": "figure",
     "rate": "figure", "length": "length of time", "duration": "length of time",
     # who
     "name": "name", "person": "person's name", "lead": "person's name", "chair": "person's name",
-    # who may come ("is there a waiting list?", "what are the criteria?")
-    "eligibility": "", "criterion": "", "list": "", "waiting": "", "space": "", "data": "",
+    # who may come ("what are the criteria?")
+    "eligibility": "", "criterion": "", "data": "",
     # asking for more of the same
     "info": "", "information": "", "example": "", "more": "", "anything": "", "something": "", "thing": "",
-    "bit": "",
+    "news": "", "update": "",
 }  # fmt: skip
 DETAIL_NOUNS = frozenset(ASKED_NOUNS)
 # Nouns that only name the kind of fact asked ("what amount", "what figure"): a sentence stating the fact need

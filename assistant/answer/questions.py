@@ -268,14 +268,20 @@ def _asked_noun(question: str, language: Language) -> Token | None:
     for token in language.parse(question):
         if token.lower_ not in ("what", "which") or token.tag_ not in ("WDT", "WP"):
             continue
-        if token.dep_ == "det" and token.head.pos_ == "NOUN":
+        if token.dep_ == "det" and _common_noun(token.head):
             return token.head
         if token.head.lemma_ == "be":
             return next(
-                (c for c in token.head.children if c is not token and c.dep_ in ("nsubj", "attr") and c.pos_ == "NOUN"),
+                (c for c in token.head.children if c is not token and c.dep_ in ("nsubj", "attr") and _common_noun(c)),
                 None,
             )
     return None
+
+
+def _common_noun(token: Token) -> bool:
+    """A noun, or one the tagger took for a name because the question is typed in title case ("What Is The
+    Closing Date?")."""
+    return token.pos_ == "NOUN" or (token.pos_ == "PROPN" and token.lower_ in ASKED_NOUNS)
 
 
 def _what_of(question: str, language: Language) -> str:
