@@ -106,6 +106,7 @@ _RULE = re.compile(r"^\s*([=\-_*~#])\1{2,}\s*$")
 # Where a line may end a sentence or an item: a hard-wrapped line ends mid-sentence, without one of these.
 _ENDS_LINE = re.compile(r"[.!?:;)\]\"'”’]\s*$")
 # A line that opens something of its own: a list item, a heading, a field ("Contact: ...") or a table row.
+_BULLET_LINE = re.compile(r"^\s*(?:[-*•▶►▪→]|\d{1,2}[.)])\s")
 _OPENS_LINE = re.compile(r"^\s*(?:[-*•▶►▪→]\s|\d{1,2}[.)]\s|#|[A-Z][\w'’ /&()-]{0,30}:\s)|\t")
 # A text wrapped at a fixed width has most of its long lines near that width; one written a paragraph a line
 # has longer lines than any wrapping leaves. A line this share of the width or longer was wrapped.
@@ -144,7 +145,8 @@ def reflowed(text: str) -> str:
             and out
             and out[-1].strip()
             and stripped
-            and not _OPENS_LINE.match(out[-1])  # a heading, a list item or a field ends at its line's end
+            # A heading, a list item or a field ends at its line's end, unless the next line is indented under it.
+            and (not _OPENS_LINE.match(out[-1]) or (_BULLET_LINE.match(out[-1]) and line[:1].isspace()))
             and "|" not in out[-1]  # a table drawn with bars
             and len(lines[index - 1]) >= _WRAPPED_SHARE * width
             and not _ENDS_LINE.search(out[-1])

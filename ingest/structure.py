@@ -411,7 +411,8 @@ def _sections(lines: list[Line]) -> list[Unit]:
         text = line.text.strip()
         if not text:
             continue
-        if _is_heading(lines, index) and not BULLET.match(text):
+        # A dateline ("Published 16 October 2025") says when, not what the paragraphs under it are about.
+        if _is_heading(lines, index) and not BULLET.match(text) and not _dateline(clean_inline(text)):
             heading = clean_inline(text).rstrip(":")
             if current.segments and current.words() >= 25:
                 units.append(current)

@@ -164,7 +164,8 @@ after. Sessions are free and run by Coral Baxter, who trained as a
 lifeguard after leaving care herself.
 Contact: Coral on 07700 900 123
 
-- towels are provided
+- towels are provided at the door for every family that comes along on a
+  Saturday, with a changing room beside the pool for parents with toddlers
 - no booking needed
 """
 
@@ -179,7 +180,11 @@ def test_hard_wrapped_text_is_joined_into_its_sentences_and_framed_titles_become
         "and the children they look after." in text
     )
     assert "\nContact: Coral on 07700 900 123\n" in text  # a field keeps its own line
-    assert "\n- towels are provided\n- no booking needed" in text  # and so do list items
+    # a list item keeps its own line, with the line indented under it
+    assert (
+        "\n- towels are provided at the door for every family that comes along on a Saturday, with a changing" in text
+    )
+    assert "toddlers\n- no booking needed" in text
     assert "----" not in text and "====" not in text
 
 

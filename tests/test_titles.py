@@ -225,3 +225,15 @@ def test_a_passage_running_onto_the_next_page_names_both(fake_settings: Settings
     (chunk,) = prepare_file(path, fake_settings).chunks
     assert (chunk.metadata.page, chunk.metadata.last_page, chunk.metadata.pages) == (1, 2, "pp. 1–2")
     assert document_title("March 2025", "2025-03", "a.txt") == "March 2025"  # the date alone is not repeated
+
+
+def test_a_dateline_is_no_section_of_the_text_under_it() -> None:
+    """A release's "Issued 4 March 2025" says when, not what its paragraphs are about: answers and cards that
+    name a part by its heading never name it by the date."""
+    text = (
+        "Sibling Days open in Tayside\nIssued 4 March 2025\n\n"
+        "Families in Dundee and Perth can now book weekend days out that bring brothers and sisters in care "
+        "together, with transport paid and a worker who knows them on hand all day."
+    )
+    prepared = prepare_text(text, "release.md", "/release.md", 150)
+    assert all("Issued" not in (chunk.metadata.section or "") for chunk in prepared.chunks)
