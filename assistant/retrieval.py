@@ -66,6 +66,15 @@ class HybridRetriever:
         section = meta.section if meta.section and meta.section not in ("Overview", meta.event) else None
         return f"{meta.event} – {section}" if section else meta.event
 
+    def documents_about(self, chunk_ids: set[str]) -> set[str]:
+        """The chunks, with every chunk of their documents that name no projects (a release, minutes, an
+        evaluation: one subject throughout); a showcase's chunks stay their project's own."""
+        index = self._index
+        sources = {
+            index.passages[index.by_id[chunk]].metadata.source for chunk in chunk_ids if chunk in index.by_id
+        } - index.naming_sources
+        return chunk_ids | {passage.chunk_id for passage in index.passages if passage.metadata.source in sources}
+
     def about(self, name: str, most: int, within: bool = False) -> set[str]:
         """The chunks about a name: those of the organisation, project or event of that name (``within``:
         also those whose names hold it as words, "CYCJ" in "Action for Children and the CYCJ"), else those

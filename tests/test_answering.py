@@ -319,3 +319,28 @@ def test_answers_over_added_documents_meet_their_limits(added):
     assert scores.citation_validity == 1.0 and scores.citation_support >= 0.9
     finder = score_finder(cases, assistant.finder.find)
     assert finder.cases >= 8 and finder.hit_at_k >= 0.85, finder.misses
+
+
+@pytest.mark.parametrize(
+    ("question", "said", "follow_up", "fact"),
+    [
+        (
+            "who chairs the Strathearn Together board?",
+            "Alasdair Gow is the Independent Chair of the Strathearn Together Partnership Board [1].",
+            "where will they hold the next meeting?",
+            "Auchterarder",
+        ),
+        (
+            "who is the chief executive of Calder Futures Foundation?",
+            "Lorna Haddow is Chief Executive of Calder Futures Foundation [1].",
+            "how many students will it support each year?",
+            "150",
+        ),
+    ],
+)
+def test_a_follow_up_on_a_document_naming_no_projects_reads_the_rest_of_it(added, question, said, follow_up, fact):
+    """The last answer named someone from one part of a board's minutes or a release; the follow-up's answer
+    is in another part of the same document, which never names them."""
+    history = [{"role": "user", "content": question}, {"role": "assistant", "content": said}]
+    answer = extractive(*added).answerer.answer(follow_up, history)
+    assert answer.answered and fact in answer.text, answer.text

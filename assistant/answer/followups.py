@@ -118,14 +118,16 @@ class FollowUps:
 
     def scope(self, standalone: str) -> set[str] | None:
         """The passages about what a standalone follow-up carries from the conversation ("What did they find?
-        (Passion4Fusion)"), to be read first: those about the first carried name that has a few; else None."""
+        (Passion4Fusion)"), to be read first: those about the first carried name that has a few, and the rest of
+        their document where it names no projects (an evaluation's recommendations are about the programme
+        its title page names); else None."""
         carried = CARRIED.search(standalone)
         if carried is None:
             return None
         for name in carried.group(1).split("; "):
             about = self.retriever.about(name, _MOST_MENTIONS)
             if about:
-                return about
+                return self.retriever.documents_about(about)
         return None
 
     def named_groups(self, answer: str) -> list[list[str]]:
