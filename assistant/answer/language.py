@@ -10,7 +10,6 @@ sentence whose first word may be a name), never every sentence of the notes at a
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import spacy
 from spacy.language import Language as SpacyPipeline
@@ -32,16 +31,6 @@ _DEMONSTRATIVES = frozenset({"this", "that", "these", "those"})
 _PLURAL_PRONOUNS = frozenset({"they", "them", "their", "theirs", "themselves", "these", "those"})
 # Parses kept for questions and model sentences seen again (a conversation, a sentence checked per passage).
 _CACHED_PARSES = 512
-
-
-@dataclass(frozen=True)
-class Mention:
-    """A named entity in a text: its words, its spaCy label (PERSON, ORG, DATE, MONEY, ...) and its span."""
-
-    text: str
-    label: str
-    start: int
-    end: int
 
 
 class Language:
@@ -66,10 +55,6 @@ class Language:
             if len(self._parses) > _CACHED_PARSES:
                 self._parses.popitem(last=False)
             return doc
-
-    def mentions(self, text: str) -> list[Mention]:
-        """The named entities of ``text``, in order."""
-        return [Mention(ent.text, ent.label_, ent.start_char, ent.end_char) for ent in self.parse(text).ents]
 
     def opens_with_name(self, text: str) -> bool:
         """The text's first word is (part of) a name: a proper noun or a naming entity ("Barnardo's created
