@@ -12,8 +12,8 @@ from assistant.text import BULLET, NAVIGATION, sentence_spans, without_bullet
 
 # A table's header ("Question: ...?") is repeated on each of its chunks: it frames the passage.
 _HEADER = re.compile(r"^Question: .*\?$")
-# Breadcrumbs and gallery captions copied with a web page ("Gallery › Scottish Attachment in Action").
-# Page furniture: where a page is (``text.NAVIGATION``), or a button's word.
+# Page furniture copied with a web page: where the page is (``text.NAVIGATION``: "Gallery › Scottish Attachment
+# in Action"), or a button's word.
 _BUTTON = re.compile(r"^(?:gallery|menu|share|print|back to top|skip to content)$", re.IGNORECASE)
 # Markdown emphasis around words ("*Independent advocacy ...*", "_new_"): the words are what is said.
 _EMPHASIS = re.compile(r"(?<![\w*])([*_]{1,2})(?=\S)(.+?)(?<=\S)\1(?![\w*])")

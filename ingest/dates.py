@@ -18,6 +18,8 @@ _MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b", re.IGNORECAS
 _DAY_MONTH = re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}\b", re.IGNORECASE)
 _MONTH_YEAR = re.compile(rf"\b{_MONTH}\s+{_YEAR}\b", re.IGNORECASE)
 _ISO = re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<month>\d\d)-(?P<day>\d\d)\b")
+# Dates with a day, a month and a year, most explicit first.
+_WHOLE_DATES = (_ISO, _DAY_MONTH_YEAR, _MONTH_DAY_YEAR)
 _DATE_LINE = re.compile(r"^\s*(?:\*\*)?date(?:\(s\))?(?:\*\*)?\s*:\s*(?P<value>.+)$", re.IGNORECASE | re.MULTILINE)
 _PLACE_LINE = re.compile(r"^\s*(?:venue|location|place)\s*:\s*(?P<value>.+)$", re.IGNORECASE | re.MULTILINE)
 
@@ -38,7 +40,7 @@ def _iso(year: str, month: str, day: str | None) -> str | None:
 
 def parse_date(text: str, default_year: str | None = None) -> str | None:
     """The first date in ``text`` as YYYY-MM-DD (or YYYY-MM when no day is given)."""
-    for pattern in (_ISO, _DAY_MONTH_YEAR, _MONTH_DAY_YEAR):
+    for pattern in _WHOLE_DATES:
         match = pattern.search(text)
         if match:
             return _iso(match["year"], match["month"], match["day"])
@@ -53,8 +55,8 @@ def parse_date(text: str, default_year: str | None = None) -> str | None:
 
 
 def date_span(text: str) -> tuple[int, int] | None:
-    """Where the first date in ``text`` is (a day, month and year, or a month and year), if any."""
-    for pattern in (_ISO, _DAY_MONTH_YEAR, _MONTH_DAY_YEAR, _MONTH_YEAR, _DAY_MONTH):
+    """Where the first date in ``text`` is (a day, month and year; a month and year; a day and month), if any."""
+    for pattern in (*_WHOLE_DATES, _MONTH_YEAR, _DAY_MONTH):
         match = pattern.search(text)
         if match:
             return match.span()

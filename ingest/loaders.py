@@ -16,6 +16,7 @@ from bs4 import BeautifulSoup, Tag
 from charset_normalizer import from_bytes
 
 from assistant.errors import DocumentError
+from assistant.text import BULLET
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 
@@ -105,14 +106,18 @@ def normalise_text(text: str) -> str:
 _RULE = re.compile(r"^\s*([=\-_*~#])\1{2,}\s*$")
 # Where a line may end a sentence or an item: a hard-wrapped line ends mid-sentence, without one of these.
 _ENDS_LINE = re.compile(r"[.!?:;)\]\"'”’]\s*$")
-# A line that opens something of its own: a list item, a heading, a field ("Contact: ...") or a table row.
-_BULLET_LINE = re.compile(r"^\s*(?:[-*•▶►▪→]|\d{1,2}[.)])\s")
-_OPENS_LINE = re.compile(r"^\s*(?:[-*•▶►▪→]\s|\d{1,2}[.)]\s|#|[A-Z][\w'’ /&()-]{0,30}:\s)|\t")
+# A line opening a heading, a field ("Contact: ...") or a table row; a list item is ``text.BULLET``.
+_HEADING_OR_FIELD = re.compile(r"^\s*(?:#|[A-Z][\w'’ /&()-]{0,30}:\s)|\t")
 # A text wrapped at a fixed width has most of its long lines near that width; one written a paragraph a line
 # has longer lines than any wrapping leaves. A line this share of the width or longer was wrapped.
 _WRAP_WIDTH_MAX = 120
 _WRAPPED_SHARE = 0.75
 _TITLE_WORDS = 12
+
+
+def _opens_line(line: str) -> bool:
+    """The line opens something of its own: a list item (``text.BULLET``), a heading, a field or a table row."""
+    return bool(BULLET.match(line) or _HEADING_OR_FIELD.match(line))
 
 
 def reflowed(text: str) -> str:
@@ -136,7 +141,7 @@ def reflowed(text: str) -> str:
             and _RULE.match(after)  # underlined, or framed by a rule above it too
             and len(stripped.split()) <= _TITLE_WORDS
             and not _ENDS_LINE.search(stripped)
-            and not _OPENS_LINE.match(line)  # a list item or a field over a rule is not a title
+            and not _opens_line(line)  # a list item or a field over a rule is not a title
         ):
             out.append(f"## {stripped}")
             continue
@@ -146,11 +151,11 @@ def reflowed(text: str) -> str:
             and out[-1].strip()
             and stripped
             # A heading, a list item or a field ends at its line's end, unless the next line is indented under it.
-            and (not _OPENS_LINE.match(out[-1]) or (_BULLET_LINE.match(out[-1]) and line[:1].isspace()))
+            and (not _opens_line(out[-1]) or (BULLET.match(out[-1]) and line[:1].isspace()))
             and "|" not in out[-1]  # a table drawn with bars
             and len(lines[index - 1]) >= _WRAPPED_SHARE * width
             and not _ENDS_LINE.search(out[-1])
-            and not _OPENS_LINE.match(line)
+            and not _opens_line(line)
         )
         if joins:
             out[-1] = out[-1].rstrip() + ("" if out[-1].endswith("-") and stripped[:1].islower() else " ") + stripped

@@ -111,11 +111,7 @@ def _event_title(lines: list[Line]) -> str | None:
     early = [(clean_inline(line.text), line.text.lstrip().startswith("# ")) for line in lines[:40]]
     early = [(text, main) for text, main in early if text and "\t" not in text]
     texts = [text for text, _ in early]
-    opening = [
-        (position, text, main)
-        for position, (text, main) in enumerate(early[:6])
-        if _may_title(texts, position)
-    ]
+    opening = [(position, text, main) for position, (text, main) in enumerate(early[:6]) if _may_title(texts, position)]
     if opening:
         main_heading = next((text for _, text, main in opening[:2] if main and len(text.split()) >= 2), None)
         first = opening[0][1]
@@ -139,7 +135,7 @@ def _may_title(texts: list[str], position: int) -> bool:
     return not _dateline(text) and not NAVIGATION.search(text) and not _label(texts, position)
 
 
-# A breadcrumb trail or navigation line at the top of a page ("Cowal Youth Housing Partnership › Blog").
+# A first line longer than this is a sentence or a strapline, not the document's title.
 _TITLE_MAX_WORDS = 14
 _TITLE_MAX_CHARS = 110
 # What is left of a dateline once its date is taken out: a few words, saying the document was issued

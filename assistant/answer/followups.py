@@ -10,7 +10,7 @@ from assistant.answer.framing import CARRIED
 from assistant.answer.gate import Gate
 from assistant.answer.generation import ModelText
 from assistant.answer.grounding import Grounding, strip_citations, subject_of
-from assistant.answer.language import Language
+from assistant.answer.language import DEMONSTRATIVES, Language
 from assistant.answer.lexicon import DETAIL_NOUNS
 from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
@@ -183,7 +183,7 @@ def _known_already(noun: Token) -> bool:
     while head.dep_ == "compound" and head.head is not head:
         head = head.head
     return noun.pos_ == "NOUN" and any(
-        child.dep_ == "det" and child.lower_ in ("the", "this", "that", "these", "those") for child in head.children
+        child.dep_ == "det" and (child.lower_ == "the" or child.lower_ in DEMONSTRATIVES) for child in head.children
     )
 
 

@@ -12,6 +12,7 @@ from assistant.text import (
     NUMBER_WORDS,
     POSSESSIVE,
     cited_numbers,
+    fold,
     sentences_of,
     split_sentences,
     stem,
@@ -354,16 +355,16 @@ class Grounding:
         """The names ``sentence`` gives that ``text`` never uses, wherever they stand in it: a capitalised
         word opening the sentence counts when the parse reads it as a name ("Barnardo's created ..."), not
         when it is only the sentence's capital ("The", "Participants")."""
-        known = text.lower().replace("’", "'")
+        known = fold(text)
         missing = []
         for match in _NAME.finditer(sentence):
             name = match.group()
-            if name.lower().replace("’", "'") in known:
+            if fold(name) in known:
                 continue
             if _SENTENCE_START.search(sentence[: match.start()]):
                 rest = name.split(maxsplit=1)[1:]  # the first word may be the sentence's capital alone
                 if not self.language.opens_with_name(sentence[match.start() :]):
-                    if not rest or rest[0].lower().replace("’", "'") in known:
+                    if not rest or fold(rest[0]) in known:
                         continue
                     name = rest[0]
             missing.append(name)

@@ -27,7 +27,7 @@ _SPEAKERS = frozenset(
 )
 # Where a demonstrative stands for a noun phrase of its own ("when was that?", "who ran those?").
 _NOMINAL_ROLES = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr", "dative", "ROOT"})
-_DEMONSTRATIVES = frozenset({"this", "that", "these", "those"})
+DEMONSTRATIVES = frozenset({"this", "that", "these", "those"})
 _PLURAL_PRONOUNS = frozenset({"they", "them", "their", "theirs", "themselves", "these", "those"})
 # Parses kept for questions and model sentences seen again (a conversation, a sentence checked per passage).
 _CACHED_PARSES = 512
@@ -73,7 +73,7 @@ class Language:
         words that are no noun to stand for, whatever the tagger says ("hiya", "tbh")."""
         doc = self.parse(text)
         for token in doc:
-            if token.dep_ == "det" and token.lower_ in _DEMONSTRATIVES:
+            if token.dep_ == "det" and token.lower_ in DEMONSTRATIVES:
                 return True
             if _stands_for_something(token) and not any(
                 _names_something(before) and _agrees(before, token) and not noise(before.lower_)
@@ -94,7 +94,7 @@ def _stands_for_something(token: Token) -> bool:
         return False
     if token.tag_ in ("PRP", "PRP$"):
         return not (lower == "it" and _is_expletive(token))
-    if token.lower_ in _DEMONSTRATIVES and token.pos_ == "PRON" and token.dep_ in _NOMINAL_ROLES:
+    if token.lower_ in DEMONSTRATIVES and token.pos_ == "PRON" and token.dep_ in _NOMINAL_ROLES:
         return True  # "that", "those" standing alone (tagged DT, or WDT when the parse takes it for "which")
     return lower == "there" and token.tag_ == "RB" and token.dep_ == "advmod"  # "who works there?", not "is there"
 

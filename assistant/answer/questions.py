@@ -208,8 +208,9 @@ class AskedFact:
     kinds: tuple[FactKind, ...]  # every kind asked for ("when and where ..."), the first one first
     noun: str  # for a count: the words after "how many" ("local authorities' approaches"), else ""
     question: str
-    # For an amount or a figure: what it is of, which a sentence stating it must name ("rent", "completion rate").
-    what: str = ""
+    # For an amount or a figure: the words of what it is of, which a sentence stating it must use ("rent",
+    # "completion rate"), as tokenized; empty when the question names nothing.
+    what: frozenset[str] = frozenset()
 
     @property
     def kind(self) -> FactKind:
@@ -217,8 +218,7 @@ class AskedFact:
 
     def stated_by(self, text: str, noun_words: frozenset[str]) -> bool:
         """``text`` states a fact of one of the asked kinds."""
-        what = frozenset(tokenize(self.what))
-        return any(states(kind, text, noun_words, self.question, what) for kind in self.kinds)
+        return any(states(kind, text, noun_words, self.question, self.what) for kind in self.kinds)
 
     @property
     def seeks_projects(self) -> bool:
@@ -244,7 +244,7 @@ def asked_fact(question: str, language: Language | None = None) -> AskedFact:
     if kinds == [FactKind.PERSON_OR_ORGANISATION] and language is not None:
         kinds = [_who_is(question, language) or FactKind.PERSON_OR_ORGANISATION]
     money_or_share = kinds[:1] in ([FactKind.AMOUNT], [FactKind.SHARE])
-    what = _what_of(question, language) if language is not None and money_or_share else ""
+    what = frozenset(tokenize(_what_of(question, language))) if language is not None and money_or_share else frozenset()
     if FactKind.PERSON in kinds:  # a person asked for: an organisation's name does not answer it
         kinds = [kind for kind in kinds if kind is not FactKind.PERSON_OR_ORGANISATION]
     return AskedFact(tuple(kinds) or (FactKind.GENERAL,), noun, question, what)
