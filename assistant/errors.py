@@ -36,3 +36,7 @@ class GeneratorUnavailable(PromiseError):
 
 class GeneratorFailed(PromiseError):
     """A request to a running generator failed, after one restart of a local server; answers go extractive."""
+
+
+class AnswerStopped(PromiseError):
+    """The user pressed Stop: the model's stream was closed, and only what was already shown stands."""

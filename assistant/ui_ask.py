@@ -8,15 +8,17 @@ so a reload, a reopened past chat or a restarted app shows the conversation as i
 """
 
 import json
+import threading
 from collections.abc import Generator, Iterator
 from contextlib import closing
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 
 from assistant.answer.answering import AnswerEvent, DoneEvent, SourcesEvent, TextEvent
 from assistant.conversations import ConversationNotFound
-from assistant.errors import PromiseError, QueryError, StoreError
+from assistant.errors import AnswerStopped, PromiseError, QueryError, StoreError
 from assistant.models import Answer, Citation, SearchFilters, date_number
 from assistant.rendering import answer_to_markdown, escape_markdown, source_cards_html
 from assistant.retrieval import validate_query
@@ -31,8 +33,22 @@ EXAMPLE_QUESTIONS = (
 )
 SUGGESTIONS = 3
 FOUND_HEADING = "<h3>Passages found: the answer is being written</h3>"
+# How long Stop, Retry and Edit wait for a stopped answer to be saved: the model's stream closes at its next
+# chunk, so this is a safety net for a model that sends nothing at all, never a measure of speed.
+STOP_GRACE_S = 10.0
 
 Chat = list[dict[str, Any]]
+
+
+@dataclass(eq=False)
+class Writing:
+    """An answer being written: the session asking, the conversation it is saved to, the signal Stop sets
+    (the model's stream closes at its next chunk) and the one set once it has been saved."""
+
+    session: str
+    conversation: str
+    stop: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 def example_text(selected: gr.SelectData) -> str:
@@ -61,8 +77,8 @@ class AskTab:
 
     def __init__(self, context: Context) -> None:
         self.context = context
-        # Conversations whose answer is being written, in any session (set.add and discard are atomic).
-        self._writing: set[str] = set()
+        # Answers being written, in any session (set.add and discard are atomic).
+        self._writing: set[Writing] = set()
         with gr.Tab("Ask", id="ask"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=300):
@@ -164,37 +180,44 @@ class AskTab:
         view.add_question(question)
         turn = view.next_turn()
         streamed: list[str] = []
+        shown = ""  # the answer as the user has it: an update counts once Gradio has taken it to send
+        writing = Writing(request.session_hash or "", "")
         try:
             question = validate_query(question, self.context.settings)
             search = search_filters(event, source, filters)
             conversation_id = self._saved_question(conversation_id, user, question)
             stream: Generator[AnswerEvent, None, None] = self.context.answerer.stream(  # type: ignore[assignment]
-                question, view.history, search
+                question, view.history, search, writing.stop
             )  # a generator: closing it abandons the model call
         except Exception as error:  # the edge: every failure becomes one sentence in the chat
             yield self._failed(view, conversation_id, question, error)
             return
-        if conversation_id:
-            self._writing.add(conversation_id)  # Retry and Edit wait for it: they would drop the turn it saves
+        writing.conversation = conversation_id or ""
+        self._writing.add(writing)  # Retry and Edit wait for it: they would drop the turn it saves
         try:
             with closing(stream):
                 for answer_event in stream:
+                    if writing.stop.is_set():
+                        raise AnswerStopped("The answer was stopped.")
                     if isinstance(answer_event, SourcesEvent):
                         found = self._found_html(question, answer_event, turn)
                         yield self._pending(view, conversation_id, found)
                     elif isinstance(answer_event, TextEvent):
                         streamed.append(answer_event.text)
-                        yield self._pending(view, conversation_id, gr.update(), " ".join(streamed))
+                        draft = " ".join(streamed)
+                        yield self._pending(view, conversation_id, gr.update(), draft)
+                        shown = draft
                     elif isinstance(answer_event, DoneEvent):
                         answer = answer_event.answer
-        except GeneratorExit:  # Stop: the answerer's stream is closed, so the model call is abandoned
-            self._save_answer(conversation_id, user, stopped_answer(question, " ".join(streamed)), stopped=True)
-            raise
+        except (GeneratorExit, AnswerStopped):  # Stop: the model's stream is closed, its call abandoned
+            self._save_answer(conversation_id, user, stopped_answer(question, shown), stopped=True)
+            return
         except Exception as error:
             yield self._failed(view, conversation_id, question, error)
             return
         finally:
-            self._writing.discard(conversation_id)
+            self._writing.discard(writing)
+            writing.done.set()
         view.add_answer(answer)
         self._save_answer(conversation_id, user, answer)
         yield self.shown(view, conversation_id)
@@ -293,8 +316,14 @@ class AskTab:
         return gr.update(value=str(download), visible=True)
 
     def stopped(self, chat: Chat, conversation_id: str | None, request: gr.Request) -> Chat:
-        """The chat after Stop: an answer that was being written says it was stopped (an answer that had
-        already ended, or a Stop with nothing running, changes nothing)."""
+        """The chat after Stop: the session's answers stopped and saved as the user saw them; one that was
+        being written says it was stopped (an answer that had already ended, or a Stop with nothing
+        running, changes nothing)."""
+        running = [writing for writing in list(self._writing) if writing.session == (request.session_hash or "")]
+        for writing in running:
+            writing.stop.set()
+        for writing in running:
+            writing.done.wait(STOP_GRACE_S)
         try:
             saved = self.context.conversations.messages(conversation_id, self.user(request)) if conversation_id else []
         except PromiseError:
@@ -320,9 +349,15 @@ class AskTab:
         return self.shown(view, conversation_id), conversation_id
 
     def _dropped(self, conversation_id: str | None, request: gr.Request) -> tuple[Updates, str]:
-        if conversation_id in self._writing:
-            raise gr.Error("An answer is still being written: press Stop first, then Retry or Edit.",
-                           print_exception=False)  # fmt: skip
+        """The last turn taken out; an answer still being written refuses it, unless it was stopped and
+        is only being saved."""
+        writing_it = [
+            writing for writing in list(self._writing) if conversation_id and writing.conversation == conversation_id
+        ]
+        for writing in writing_it:
+            if not (writing.stop.is_set() and writing.done.wait(STOP_GRACE_S)):
+                raise gr.Error("An answer is still being written: press Stop first, then Retry or Edit.",
+                               print_exception=False)  # fmt: skip
         user = self.user(request)
         question = self.context.conversations.drop_last_turn(conversation_id, user) if conversation_id else None
         if question is None:

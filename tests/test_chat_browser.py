@@ -4,7 +4,8 @@ shown before the answer, a refusal said once, filters, exporting a whole convers
 kept apart; the app killed mid-answer keeps every saved chat.
 
 The app runs over the seeds ingested with the hashing embedder; answers are extractive, except for Stop,
-which needs an answer that is still being written: there a fake chat model waits on an event the test holds.
+which needs an answer that is still being written: there a fake chat model waits on an event the test holds, or
+a scripted OpenAI-compatible endpoint streams a ten-second answer.
 """
 
 import asyncio
@@ -15,6 +16,7 @@ import re
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -34,9 +36,11 @@ from assistant.auth import User, hash_password, write_auth_file
 from assistant.cli import main as cli_main
 from assistant.conversations import LOCAL_USER, ConversationStore
 from assistant.feedback import CSV_HEADER, FeedbackStore
+from assistant.llm import make_llm
 from assistant.prompts import Prompts
 from assistant.settings import Settings
 from tests.conftest import PATIENCE_S, child_env, fake_core, free_port, language, paused_lines, running_app, wait_for
+from tests.fake_endpoint import ScriptedEndpoint
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [
@@ -379,6 +383,51 @@ def test_stop_closes_the_models_stream_and_leaves_no_request_running(
     assert [message.role for message in saved] == ["user", "assistant"]
     assert json.loads(saved[1].citations_json or "{}")["stopped"] and "Stopped" in saved[1].content
     page.close()
+
+
+def test_stop_during_a_ten_second_answer_closes_the_http_stream_and_retry_works_at_once(
+    browser: Any, tmp_path: Path
+) -> None:
+    """The model an OpenAI-compatible endpoint (PROMISE_LLM=openai), streaming a word every 0.1 s."""
+    from playwright.sync_api import expect
+
+    answerer, library, settings = fake_core(tmp_path / "store")
+    with ScriptedEndpoint(seconds_per_word=0.1).serving() as endpoint:
+        settings = settings.model_copy(
+            update={"llm": "openai", "openai_base_url": endpoint.url, "openai_model": "fake"}
+        )
+        model = Answerer(
+            answerer.retriever, make_llm(settings).llm, Prompts.load(), settings, language(), "openai:fake"
+        )
+        with running_app(model, library, settings) as (url, _):
+            page = opened(browser, url)
+            settled(page)
+            box = page.get_by_label("Your question")
+            box.fill("What is Wee Breathers?")
+            box.press("Enter")
+            expect(bot_messages(page)).to_have_count(1, timeout=WAIT_MS)  # the first sentences are shown
+            wait_for(lambda: endpoint.words_sent >= 50, "the answer to be half written")
+            page.get_by_role("button", name="Stop").click()
+            pressed = time.monotonic()
+            closed_at = wait_for(lambda: endpoint.closed_at, "the endpoint to see its stream closed", timeout=10)
+            assert closed_at - pressed < 1.0 and endpoint.finished == 0
+            expect(bot_messages(page).last).to_contain_text("Stopped before the answer was finished", timeout=WAIT_MS)
+            settled(page)
+            shown = bot_messages(page).last.inner_text().replace("Stopped before the answer was finished.", "").strip()
+            store = ConversationStore(settings.conversations_path)
+            conversation = store.list(LOCAL_USER)[0]
+            stopped = store.messages(conversation.id, LOCAL_USER)[1].content
+            assert " ".join(stopped.split()) == " ".join(f"{shown} (Stopped before the answer was finished.)".split())
+
+            endpoint.seconds_per_word = 0.0
+            page.get_by_role("button", name="Retry").click()  # at once: no "still being written"
+            expect(bot_messages(page).last).to_contain_text("Sources", timeout=WAIT_MS)
+            settled(page)
+            expect(page.locator("#chat")).not_to_contain_text("still being written")
+            saved = wait_for(lambda: (found := store.messages(conversation.id, LOCAL_USER))[1:] and found, "the answer")
+            assert [message.role for message in saved] == ["user", "assistant"] and endpoint.finished == 1
+            assert "Stopped" not in saved[1].content and "Wee Breathers" in saved[1].content
+            page.close()
 
 
 # --- two users; the app killed mid-answer --------------------------------------------------------------

@@ -6,6 +6,7 @@ drafted sentence is kept only if a supplied passage supports it.
 """
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -93,8 +94,14 @@ class Answerer:
         return final
 
     def stream(
-        self, question: str, history: Sequence[dict[str, str]] = (), filters: SearchFilters | None = None
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] = (),
+        filters: SearchFilters | None = None,
+        stop: threading.Event | None = None,
     ) -> Iterator[AnswerEvent]:
+        """The answer's events as they come; once ``stop`` is set, the model's stream is closed and
+        AnswerStopped raised."""
         started = time.perf_counter()
         question = validate_query(question, self.settings)  # the cleaned question is the one answered
         notices: list[str] = []  # generator failures; the last is said once above the answer
@@ -136,7 +143,7 @@ class Answerer:
         )
         kept: list[SupportedSentence] = []
         drafted_by = ["extractive"]  # who wrote the kept sentences, as the answer will say
-        for sentence in self._drafted(standalone, passages, drafted_by, from_notes, notices):
+        for sentence in self._drafted(standalone, passages, drafted_by, from_notes, notices, stop):
             kept.append(sentence)
             if not (contact_first or doubtful):
                 yield TextEvent(render(sentence, citations))
@@ -287,6 +294,7 @@ class Answerer:
         drafted_by: list[str],
         from_notes: Callable[[], list[SupportedSentence]],
         notices: list[str],
+        stop: threading.Event | None = None,
     ) -> Iterator[SupportedSentence]:
         """The verified sentences of the answer: the extractive ones, or the model's. When the model fails,
         what it had written and was verified stays, the notes' own sentences complete it, and the failure
@@ -296,7 +304,7 @@ class Answerer:
             return
         given: list[str] = []
         try:
-            for sentence in self._verified_sentences(standalone, passages, drafted_by, from_notes):
+            for sentence in self._verified_sentences(standalone, passages, drafted_by, from_notes, stop):
                 given.append(sentence.text)
                 yield sentence
         except GeneratorFailed as failure:
@@ -313,13 +321,14 @@ class Answerer:
         passages: list[Passage],
         drafted_by: list[str],
         from_notes: Callable[[], list[SupportedSentence]],
+        stop: threading.Event | None = None,
     ) -> Iterator[SupportedSentence]:
         """The model's answer, each sentence verified; ``drafted_by`` is set to whoever wrote the ones kept.
         ``from_notes`` gives the verified extractive answer (adding the passages it cites to ``passages``)."""
         assert self.model is not None
         messages = self.model.messages(self.prompts.answer, question, passages)
         buffer = draft = ""
-        for text in self.model.stream(messages, self.settings.max_answer_tokens):
+        for text in self.model.stream(messages, self.settings.max_answer_tokens, stop):
             buffer += text
             draft += text
             # Verify sentence by sentence as the draft streams in, so verified text reaches the user early.

@@ -3,15 +3,18 @@ with one restart of a local server that died. What the model writes is only ever
 verify every sentence of it against the passages."""
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing
+from typing import cast
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, BaseMessageChunk
 from langchain_core.prompts import ChatPromptTemplate
 
 from assistant.answer.gate import Gate
 from assistant.answer.picking import leans_back
-from assistant.errors import GeneratorFailed
+from assistant.errors import AnswerStopped, GeneratorFailed
 from assistant.models import Passage
 from assistant.sentences import quotes_of
 from assistant.settings import Settings
@@ -43,17 +46,26 @@ class ModelText:
         self.settings = settings
         self.restart = restart  # brings a local model server that died back; None for endpoints
 
-    def stream(self, messages: list[BaseMessage], max_tokens: int) -> Iterator[str]:
+    def stream(
+        self, messages: list[BaseMessage], max_tokens: int, stop: threading.Event | None = None
+    ) -> Iterator[str]:
         """The model's text as it streams. A failure before any text restarts a local server (if it died)
         and tries once more; a timeout is not tried again (the user has waited long enough), and any other
-        failure, or a second one, is logged and raised as GeneratorFailed."""
+        failure, or a second one, is logged and raised as GeneratorFailed. Once ``stop`` is set, the next
+        chunk closes the model's stream (its HTTP response with it) and AnswerStopped is raised."""
         for attempt in (1, 2):
             written = False
             try:
-                for chunk in self.llm.stream(messages, max_tokens=max_tokens):
-                    written = True
-                    yield str(chunk.content)
+                chunks = cast(Generator[BaseMessageChunk, None, None], self.llm.stream(messages, max_tokens=max_tokens))
+                with closing(chunks):
+                    for chunk in chunks:
+                        if stop is not None and stop.is_set():
+                            raise AnswerStopped("The answer was stopped.")
+                        written = True
+                        yield str(chunk.content)
                 return
+            except AnswerStopped:
+                raise
             except Exception as error:
                 log.exception("The generator %s failed (attempt %d).", self.name, attempt)
                 restarted = self._restart()
