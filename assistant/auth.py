@@ -174,11 +174,14 @@ class _Failures:
 
 
 class SignInThrottle:
-    """Failed sign-ins per user name and per client address: a few are free, then each further attempt
-    waits twice as long as the last, then the key is locked until a quiet lockout window has passed.
+    """Failed sign-ins per user name and per client address: a few are free, then each further failure
+    must wait twice as long after the last, then the key is locked until a quiet lockout window has passed.
 
-    An attempt counts as a failure from the moment it starts (a success takes it back), so a burst of
-    simultaneous guesses is throttled as surely as a sequence.
+    Only failures count, and each attempt is judged once its password has been checked, in turn. A name
+    that must wait is refused whatever the password, so a burst of simultaneous guesses at one name gets the
+    free tries and no more, and learns nothing from the rest. A right password is never refused for its
+    address alone: an office behind one NAT or proxy address signs in all at once; a wrong one from an
+    address that must wait is refused (and counted).
     """
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
@@ -194,20 +197,30 @@ class SignInThrottle:
     def keys(username: str, address: str) -> tuple[tuple[str, str], tuple[str, str]]:
         return ("user", username[:64]), ("address", address)
 
-    def begin(self, username: str, address: str) -> float:
-        """Seconds this attempt must wait, refused and not counted; or 0: it may go ahead, and counts as a
-        failure until ``succeeded`` is called."""
+    def user_wait(self, username: str) -> float:
+        """Seconds the name must wait before any attempt: one refused now costs no password hashing."""
+        with self._lock:
+            return self._wait(("user", username[:64]), self._clock())
+
+    def judge(self, username: str, address: str, correct: bool) -> float:
+        """An attempt whose password has been checked: seconds it must wait, refused (a name that must wait,
+        or a wrong password from an address that must); or 0, let through (right: the name starts afresh,
+        the address keeps its other failures; wrong: counted against both)."""
         with self._lock:
             now = self._clock()
             self._forget_expired(now)
-            keys = self.keys(username, address)
-            wait = max(self._wait(key, now) for key in keys)
+            user_key, address_key = self.keys(username, address)
+            wait = self._wait(user_key, now)
             if wait > 0:
                 return wait
-            for key in keys:
+            if correct:
+                self._failures.pop(user_key, None)
+                return 0.0
+            wait = self._wait(address_key, now)
+            for key in (user_key, address_key):
                 failures = self._failures.setdefault(key, _Failures(0, now))
                 failures.count, failures.last = failures.count + 1, now
-            return 0.0
+            return wait
 
     def recent_failures(self, username: str) -> int:
         with self._lock:
@@ -224,17 +237,6 @@ class SignInThrottle:
             delay = min(self.first_delay * 2 ** (failures.count - self.free), self.lockout_seconds)
             return max(0.0, failures.last + delay - now)
         return 0.0
-
-    def succeeded(self, username: str, address: str) -> None:
-        """The password was right: the user starts afresh; the address keeps its other failures."""
-        user_key, address_key = self.keys(username, address)
-        with self._lock:
-            self._failures.pop(user_key, None)
-            failures = self._failures.get(address_key)
-            if failures is not None:
-                failures.count -= 1
-                if failures.count <= 0:
-                    del self._failures[address_key]
 
     def _forget_expired(self, now: float) -> None:
         """Keeps the table small: guesses at many user names cost memory only for a window."""

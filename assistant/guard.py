@@ -6,8 +6,9 @@
   (``Sec-Fetch-Site``, except a plain link the user followed), is refused; clients that are not
   browsers send neither and still need to sign in. Bound to loopback, the ``Host`` must be a loopback
   name too, so a DNS name pointed at 127.0.0.1 cannot reach the app.
-- **Sign-in.** ``/login`` is throttled per user name and per client address (see ``SignInThrottle``);
-  each failure is logged with the name and address, never the password.
+- **Sign-in.** ``/login`` is throttled per user name and per client address, counting failures only (see
+  ``SignInThrottle``): the password is checked here first, so a right one is never refused for its
+  address. Each failure is logged with the name and address, never the password.
 - **Cancel.** Gradio's ``/gradio_api/cancel`` takes any job id from anyone; here only the signed-in
   user and session that queued a job may cancel it. Its stream routes (``/gradio_api/stream/<job>`` and
   ``.../close``) need no sign-in at all and would hand any job new inputs or close it: here only the user
@@ -17,6 +18,7 @@
   document".
 """
 
+import asyncio
 import json
 import logging
 import math
@@ -50,6 +52,7 @@ DOWNLOADED_SUFFIXES = (".html", ".htm", ".xhtml", ".svg")
 _MAX_SMALL_BODY = 64 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _MAX_LOGGED_NAME = 64
+INCORRECT = "Incorrect credentials."
 
 
 class Guard:
@@ -102,24 +105,28 @@ class Guard:
         try:
             async with Request(scope, _replay(body, receive)).form() as form:
                 username = str(form.get("username") or "").strip()
+                password = str(form.get("password") or "")
         except (HTTPException, MultiPartException):
             await JSONResponse({"detail": "The sign-in request is malformed."}, status_code=400)(scope, receive, send)
             return
         address = _address(scope)
-        wait = self.throttle.begin(username, address)
+        correct = False
+        wait = self.throttle.user_wait(username)
+        if wait == 0:
+            correct = await asyncio.to_thread(self.access.check, username, password)  # scrypt, off the loop
+            wait = self.throttle.judge(username, address, correct)
         if wait > 0:
             seconds = math.ceil(wait)
             log.warning("Refused a sign-in as %r from %s: %d s to wait.", _name(username), address, seconds)
             message = f"Too many failed sign-ins: try again in {seconds} seconds."
             response = JSONResponse({"detail": message}, status_code=429, headers={"Retry-After": str(seconds)})
             await response(scope, receive, send)
-            return
-        status = await _forward(self.app, scope, _replay(body, receive), send)
-        if status == 200:
-            self.throttle.succeeded(username, address)
+        elif correct:
+            await self.app(scope, _replay(body, receive), send)  # Gradio checks it again and sets the cookie
         else:
             failures = self.throttle.recent_failures(username)
             log.warning("Failed sign-in as %r from %s (%d recent failures).", _name(username), address, failures)
+            await JSONResponse({"detail": INCORRECT}, status_code=400)(scope, receive, send)  # Gradio's own words
 
     async def _cancel(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
         body = await _read_body(receive)
@@ -245,17 +252,3 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replayed
-
-
-async def _forward(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> int:
-    """Pass the request on and return the status the app answered with."""
-    status = 0
-
-    async def watch(message: Message) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = int(message["status"])
-        await send(message)
-
-    await app(scope, receive, watch)
-    return status

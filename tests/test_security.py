@@ -482,6 +482,25 @@ def test_twenty_simultaneous_wrong_passwords_get_three_tries(tmp_path: Path, sig
         assert sign_in(base, "ed", PASSWORDS["ed"]).status_code == 429
 
 
+def test_twenty_simultaneous_right_passwords_from_one_address_all_get_in(
+    tmp_path: Path, signin_clock: list[float]
+) -> None:
+    """An office behind one NAT or proxy address at the start of the day; then a guesser from the same
+    address: the guesses are throttled, the colleagues still get in, the guessed name stays locked."""
+    names = list(PASSWORDS)
+    with serving(tmp_path / "store", **throttled_settings()) as (base, _, _):
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            right = list(pool.map(lambda n: sign_in(base, names[n % 3], PASSWORDS[names[n % 3]]).status_code,
+                                  range(20)))  # fmt: skip
+            assert right == [200] * 20
+            wrong = list(pool.map(lambda n: sign_in(base, "ed", f"burst {n}").status_code, range(20)))
+        assert wrong.count(400) == 3 and wrong.count(429) == 17
+        assert sign_in(base, "ann", PASSWORDS["ann"]).status_code == 200  # the address is throttled, not her
+        assert sign_in(base, "mallory", "a guess at another name").status_code == 429  # guesses from it are
+        assert sign_in(base, "mallory", PASSWORDS["mallory"]).status_code == 200
+        assert sign_in(base, "ed", PASSWORDS["ed"]).status_code == 429  # the guessed name stays locked
+
+
 def test_throttle_grows_the_delay_then_locks_and_forgets_after_a_quiet_window() -> None:
     now = [0.0]
     throttle = SignInThrottle(Settings(**throttled_settings(signin_first_delay=1.0, signin_lockout_seconds=60.0)),
@@ -489,37 +508,38 @@ def test_throttle_grows_the_delay_then_locks_and_forgets_after_a_quiet_window() 
 
     def guess() -> float:
         """One wrong password, sent as soon as the throttle allows: how long the guesser had to wait."""
-        wait = throttle.begin("ann", "10.0.0.5")
+        wait = throttle.judge("ann", "10.0.0.5", correct=False)
         if wait:
             now[0] += wait
-            assert throttle.begin("ann", "10.0.0.5") == 0.0
+            assert throttle.judge("ann", "10.0.0.5", correct=False) == 0.0
         return wait
 
     assert [guess() for _ in range(6)] == [0.0, 0.0, 0.0, 1.0, 2.0, 4.0]
-    assert throttle.begin("ann", "10.0.0.5") == pytest.approx(60.0)  # locked out
-    assert throttle.begin("bob", "10.0.0.5") > 0  # the same address guessing another name
-    assert throttle.begin("ann", "10.0.0.9") > 0  # the same name from another address
-    assert throttle.begin("carol", "10.0.0.9") == 0.0
+    assert throttle.judge("ann", "10.0.0.5", correct=True) == pytest.approx(60.0)  # locked out, right or not
+    assert throttle.user_wait("ann") == pytest.approx(60.0)
+    assert throttle.judge("bob", "10.0.0.5", correct=False) > 0  # the same address guessing another name
+    assert throttle.judge("carol", "10.0.0.5", correct=True) == 0.0  # ... but a right password gets in
+    assert throttle.judge("ann", "10.0.0.9", correct=False) > 0  # the same name from another address
+    assert throttle.judge("carol", "10.0.0.9", correct=False) == 0.0
     now[0] += 60.0
-    assert throttle.begin("ann", "10.0.0.5") == 0.0  # a quarter of an hour of quiet forgives
-    throttle.succeeded("ann", "10.0.0.5")
+    assert throttle.judge("ann", "10.0.0.5", correct=False) == 0.0  # a quarter of an hour of quiet forgives
+    assert throttle.judge("ann", "10.0.0.5", correct=True) == 0.0
     assert throttle.recent_failures("ann") == 0
 
 
 def test_spraying_many_names_from_one_address_is_throttled_too() -> None:
     throttle = SignInThrottle(Settings(**throttled_settings()), clock=lambda: 0.0)
-    waits = [throttle.begin(f"user{n}", "10.0.0.7") for n in range(10)]
+    waits = [throttle.judge(f"user{n}", "10.0.0.7", correct=False) for n in range(10)]
     assert waits[:3] == [0.0, 0.0, 0.0] and all(wait > 0 for wait in waits[3:])
 
 
 def test_a_success_does_not_clear_the_addresss_other_failures() -> None:
     throttle = SignInThrottle(Settings(**throttled_settings()), clock=lambda: 0.0)
     for name in ("victim1", "victim2"):
-        throttle.begin(name, "10.0.0.8")
-    throttle.begin("insider", "10.0.0.8")
-    throttle.succeeded("insider", "10.0.0.8")  # an attacker's own account signs in between guesses
-    throttle.begin("victim3", "10.0.0.8")
-    assert throttle.begin("victim4", "10.0.0.8") > 0
+        throttle.judge(name, "10.0.0.8", correct=False)
+    throttle.judge("insider", "10.0.0.8", correct=True)  # an attacker's own account signs in between guesses
+    throttle.judge("victim3", "10.0.0.8", correct=False)
+    assert throttle.judge("victim4", "10.0.0.8", correct=False) > 0
 
 
 def test_passwords_are_stored_as_salted_hashes(tmp_path: Path) -> None:
