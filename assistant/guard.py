@@ -13,6 +13,10 @@
   user and session that queued a job may cancel it. Its stream routes (``/gradio_api/stream/<job>`` and
   ``.../close``) need no sign-in at all and would hand any job new inputs or close it: here only the user
   who started a streaming job may send to it (the app has none, so in practice they are refused).
+- **Sessions.** A Gradio session hash is random but travels in URLs (so in proxy logs), and with it Gradio
+  hands over the session's state: its chat through a deep link, its queue, its heartbeat, its streams.
+  Here a session belongs to the first signed-in user who uses it, and every request naming it (in the
+  query, the path or a JSON body, or through a job's or a deep link's id) from anyone else is refused.
 - **Framing.** Every response forbids being shown in a frame of another origin: otherwise a page on
   another port could show the app, signed in, under its own and steer the user's clicks onto "Remove
   document".
@@ -22,8 +26,10 @@ import asyncio
 import json
 import logging
 import math
+import re
+from collections import OrderedDict
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -48,6 +54,15 @@ NO_FRAMING = [(b"content-security-policy", b"frame-ancestors 'self'"), (b"x-fram
 FILE_PREFIXES = ("/gradio_api/file=", "/gradio_api/file/")  # Gradio serves allowed files at both
 SANDBOXED = [(b"content-security-policy", b"sandbox"), (b"x-content-type-options", b"nosniff")]
 DOWNLOADED_SUFFIXES = (".html", ".htm", ".xhtml", ".svg")
+# Where a request names a session without a JSON body: a heartbeat, a media stream, a job's results (by job).
+SESSION_IN_PATH = re.compile(r"/gradio_api/(?:heartbeat/([^/]+)/?|stream/([^/]+)/[^/]+/[^/]+/.*)")
+JOB_RESULTS = re.compile(r"/gradio_api/call/(?:v2/)?[^/]+/([^/]+)/?")
+JOB_CALLS = re.compile(r"/gradio_api/call/(?:v2/)?[^/]+/?")
+DEEP_LINK_PATHS = frozenset({"/gradio_api/deep_link", "/gradio_api/deep_link/"})
+# Sessions and deep links remembered (oldest forgotten first): far more than one app has at once; Gradio's
+# own session store holds 10,000.
+_REMEMBERED = 100_000
+_MAX_RECORDED_BODY = 4096  # a job id or a deep link's id, as JSON
 # A sign-in form or a cancel request is a few hundred bytes; anything far larger is not one.
 _MAX_SMALL_BODY = 64 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -63,6 +78,8 @@ class Guard:
         self.access = access
         self.throttle = throttle
         self.loopback = loopback
+        self.sessions = Owners()  # session hash -> the user it belongs to
+        self.deep_links = Owners()  # deep link id -> the user whose session it was made from
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,6 +92,18 @@ class Guard:
             log.warning("Refused %s %s from %s: %s", scope["method"], scope["path"][:100], _address(scope), refusal)
             await JSONResponse({"detail": refusal}, status_code=403)(scope, receive, send)
             return
+        if self.access.required:
+            user = _signed_in_user(scope["app"], headers)
+            receive, sessions = await self._sessions_named(scope, receive, headers)
+            if not all(self.sessions.claim(session, user) for session in sessions) or not self._deep_link_allowed(
+                scope, user
+            ):
+                log.warning("Refused %s %s from %s: another user's session.", scope["method"], scope["path"][:100],
+                            _address(scope))  # fmt: skip
+                message = "This session belongs to another signed-in user; reload the page to start your own."
+                await JSONResponse({"detail": message}, status_code=403)(scope, receive, send)
+                return
+            send = self._recording(scope, user, send)
         if scope["method"] == "POST" and scope["path"] in LOGIN_PATHS and self.access.required:
             await self._sign_in(scope, receive, send)
         elif scope["method"] == "POST" and scope["path"] in CANCEL_PATHS:
@@ -83,6 +112,69 @@ class Guard:
             await self._stream(scope, receive, send, headers)
         else:
             await self.app(scope, receive, send)
+
+    async def _sessions_named(self, scope: Scope, receive: Receive, headers: Headers) -> tuple[Receive, list[str]]:
+        """The sessions a request names, and the receive to read its body from (a JSON body is read here,
+        then handed on as it was)."""
+        path = scope["path"]
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        sessions = list(query.get("session_hash", []))
+        if scope["method"] == "GET" and (named := SESSION_IN_PATH.fullmatch(path)):
+            sessions.append(named[1] or named[2])
+        if scope["method"] == "GET" and (job := JOB_RESULTS.fullmatch(path)):
+            sessions.append(_session_of_job(scope["app"], job[1]))
+        if (
+            scope["method"] == "POST"
+            and path.startswith("/gradio_api/")
+            and headers.get("content-type", "").startswith("application/json")
+        ):
+            body = await _read_body(receive, limit=None)
+            receive = _replay(body or b"", receive)
+            try:
+                named_in_body = json.loads(body or b"").get("session_hash")
+            except (ValueError, AttributeError):  # Gradio refuses it as malformed
+                named_in_body = None
+            if isinstance(named_in_body, str):
+                sessions.append(named_in_body)
+        return receive, sessions
+
+    def _deep_link_allowed(self, scope: Scope, user: str | None) -> bool:
+        """A deep link opens only for the user from whose session it was made (the app offers none to share)."""
+        links = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("deep_link", [])
+        return all(user is not None and self.deep_links.owner(link) == user for link in links)
+
+    def _recording(self, scope: Scope, user: str | None, send: Send) -> Send:
+        """``send``, noting whose a new deep link or a job started through ``/gradio_api/call`` is (the
+        job's id is its session when the call names none)."""
+        path, method = scope["path"], scope["method"]
+        if user is None or not (
+            (method == "GET" and path in DEEP_LINK_PATHS) or (method == "POST" and JOB_CALLS.fullmatch(path))
+        ):
+            return send
+        status = 0
+        body = b""
+
+        async def sending(message: Message) -> None:
+            nonlocal status, body
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body" and status == 200 and len(body) < _MAX_RECORDED_BODY:
+                body += message.get("body", b"")
+                if not message.get("more_body", False):
+                    self._record(path, user, body)
+            await send(message)
+
+        return sending
+
+    def _record(self, path: str, user: str, body: bytes) -> None:
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            return
+        if path in DEEP_LINK_PATHS and isinstance(answer, str) and answer:
+            self.deep_links.claim(answer, user)
+        elif isinstance(answer, dict) and isinstance(answer.get("event_id"), str):
+            self.sessions.claim(answer["event_id"], user)
 
     def _refusal(self, headers: Headers) -> str | None:
         host = headers.get("host", "")
@@ -224,8 +316,43 @@ def _signed_in_user(app: Any, headers: Headers) -> str | None:
     return app.tokens.get(token) if token else None
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The request body, or None when it is larger than a small request can be."""
+class Owners:
+    """Who each id (a session hash, a deep link) belongs to: the first signed-in user to use it. The
+    guard runs on the server's one event loop, so no lock is needed."""
+
+    def __init__(self) -> None:
+        self._owners: OrderedDict[str, str] = OrderedDict()
+
+    def owner(self, key: str) -> str | None:
+        return self._owners.get(key)
+
+    def claim(self, key: str, user: str | None) -> bool:
+        """Whether ``user`` may use ``key``: it is theirs, or nobody's yet (then it becomes theirs if they
+        are signed in)."""
+        owner = self._owners.get(key)
+        if owner is not None:
+            self._owners.move_to_end(key)
+            return owner == user
+        if user is not None:
+            self._owners[key] = user
+            if len(self._owners) > _REMEMBERED:
+                self._owners.popitem(last=False)
+        return True
+
+
+def _session_of_job(app: Any, event_id: str) -> str:
+    """The session of a job, as Gradio's result route finds it: the live job's, the session still holding
+    its id, or the id itself (a job started through ``/gradio_api/call`` with no session of its own)."""
+    queue = app.get_blocks()._queue
+    event = queue.event_ids_to_events.get(event_id)
+    if event is not None:
+        return str(event.session_hash)
+    held = (session for session, ids in queue.pending_event_ids_session.items() if event_id in ids)
+    return str(next(held, event_id))
+
+
+async def _read_body(receive: Receive, limit: int | None = _MAX_SMALL_BODY) -> bytes | None:
+    """The request body, or None when it is larger than ``limit`` (a small request's, by default)."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -234,7 +361,7 @@ async def _read_body(receive: Receive) -> bytes | None:
             return b"".join(chunks)
         chunks.append(message.get("body", b""))
         size += len(chunks[-1])
-        if size > _MAX_SMALL_BODY:
+        if limit is not None and size > limit:
             return None
         if not message.get("more_body", False):
             return b"".join(chunks)

@@ -591,6 +591,58 @@ def test_the_users_command_adds_a_user_whose_password_never_reaches_the_file(tmp
     assert access.check("ann", "a long password") and access.role("ed") == "editor"
 
 
+# --- sessions -----------------------------------------------------------------------------------------
+
+
+def queued_answer(session: httpx.Client, demo: AssistantBlocks, session_hash: str, question: str) -> httpx.Response:
+    """The chat asked through Gradio's queue in the session ``session_hash``, as the page asks it."""
+    chat = next(index for index, fn in demo.fns.items() if fn.api_name == "chat")
+    data = [question, [], [], "All", "All", [], "", {}]
+    body = {"data": data, "fn_index": chat, "session_hash": session_hash, "event_data": None}
+    return session.post("/gradio_api/queue/join", json=body)
+
+
+def session_messages(session: httpx.Client, session_hash: str) -> str:
+    """The session's queue stream until its job completes."""
+    with session.stream("GET", "/gradio_api/queue/data", params={"session_hash": session_hash}, timeout=60) as stream:
+        lines = []
+        for line in stream.iter_lines():
+            lines.append(line)
+            if "process_completed" in line:
+                break
+    return "\n".join(lines)
+
+
+def test_a_session_hash_used_by_another_signed_in_user_is_refused(app: tuple[str, Library, AssistantBlocks]) -> None:
+    base, _, demo = app
+    ann, ed = signed_in(base, "ann"), signed_in(base, "ed")
+    hers = "ann-session-0001"
+    assert queued_answer(ann, demo, hers, "What is Wee Breathers?").status_code == 200
+    assert "Wee Breathers" in session_messages(ann, hers)
+    link = ann.get("/gradio_api/deep_link", params={"session_hash": hers})
+    assert link.status_code == 200 and link.json()  # her own session: a link to her chat
+    assert "Wee Breathers" in ann.get("/config", params={"deep_link": link.json()}).text
+
+    # The probe: her session hash, read from a proxy's log, used by another signed-in user.
+    assert ed.get("/gradio_api/deep_link", params={"session_hash": hers}).status_code == 403
+    assert ed.get("/config", params={"deep_link": link.json()}).status_code == 403
+    assert ed.get("/", params={"deep_link": link.json()}).status_code == 403
+    assert queued_answer(ed, demo, hers, "And who created it?").status_code == 403
+    assert ed.get("/gradio_api/queue/data", params={"session_hash": hers}).status_code == 403
+    assert ed.get(f"/gradio_api/heartbeat/{hers}").status_code == 403
+    assert httpx.get(f"{base}/gradio_api/heartbeat/{hers}").status_code == 403  # nor anyone not signed in
+    assert ed.get(f"/gradio_api/stream/{hers}/0/1/playlist.m3u8").status_code == 403
+    # A job started through /gradio_api/call is its starter's too.
+    started = call(ann, "chat", ["What is Wee Breathers?", [], "All", "All"]).json()["event_id"]
+    assert ed.get(f"/gradio_api/call/chat/{started}").status_code == 403
+    assert "Wee Breathers" in last_message(result(ann, "chat", started)[0])
+    # Each user's own sessions work as before.
+    assert queued_answer(ed, demo, "ed-session-0001", "Who created Wee Breathers?").status_code == 200
+    assert "Wee Breathers" in session_messages(ed, "ed-session-0001")
+    assert queued_answer(ann, demo, hers, "Who is it for?").status_code == 200
+    assert "process_completed" in session_messages(ann, hers)
+
+
 # --- cancel ------------------------------------------------------------------------------------------
 
 
