@@ -19,7 +19,7 @@ from assistant.auth import Access, SignInThrottle
 from assistant.conversations import ConversationStore
 from assistant.errors import ConfigError
 from assistant.feedback import FeedbackStore
-from assistant.guard import LOOPBACK_HOSTS, Guard, refuse_malformed
+from assistant.guard import LOOPBACK_HOSTS, Guard, UploadLimits, refuse_malformed
 from assistant.library import Library
 from assistant.provenance import RECORD_NAME
 from assistant.rendering import (
@@ -153,7 +153,9 @@ def launch(demo: AssistantBlocks, settings: Settings, block: bool = True) -> Any
     the download files (Gradio's copies too) when it stops, on Ctrl-C, SIGTERM or a normal exit."""
     access = check_binding(settings, demo.access)
     loopback = settings.host in LOOPBACK_HOSTS
-    guard = Middleware(Guard, access=access, throttle=SignInThrottle(settings), loopback=loopback)
+    guard = Middleware(
+        Guard, access=access, throttle=SignInThrottle(settings), uploads=UploadLimits(settings), loopback=loopback
+    )
     try:
         return demo.launch(
             server_name=settings.host,

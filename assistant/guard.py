@@ -17,22 +17,31 @@
   hands over the session's state: its chat through a deep link, its queue, its heartbeat, its streams.
   Here a session belongs to the first signed-in user who uses it, and every request naming it (in the
   query, the path or a JSON body, or through a job's or a deep link's id) from anyone else is refused.
+- **Uploads.** Gradio saves whatever is sent to its upload route (or given as a file input, even a URL)
+  into its cache before any event can refuse it. Here only editors may send files; each user's bytes
+  within a window are capped, an upload that would leave the disk below its floor is refused on its
+  declared size before a byte is read, and the files the route saved are deleted minutes later.
 - **Framing.** Every response forbids being shown in a frame of another origin: otherwise a page on
   another port could show the app, signed in, under its own and steer the user's clicks onto "Remove
   document".
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
 import re
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from gradio.data_classes import FileData, ListFiles
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
@@ -40,11 +49,15 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.auth import Access, SignInThrottle
+from assistant.library import disk_refusal
+from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 LOGIN_PATHS = frozenset({"/login", "/login/"})
+UPLOAD_PATHS = frozenset({"/gradio_api/upload", "/gradio_api/upload/"})
+EDITORS_SEND_FILES = "Only editors can send files; ask whoever runs this app if you need to add a document."
 CANCEL_PATHS = frozenset({"/gradio_api/cancel", "/gradio_api/cancel/"})
 STREAM_PREFIX = "/gradio_api/stream/"
 # Both headers: CSP's frame-ancestors for current browsers, X-Frame-Options for older ones.
@@ -73,11 +86,14 @@ INCORRECT = "Incorrect credentials."
 class Guard:
     """ASGI middleware: installed through ``launch(app_kwargs={"middleware": [...]})``."""
 
-    def __init__(self, app: ASGIApp, access: Access, throttle: SignInThrottle, loopback: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, access: Access, throttle: SignInThrottle, uploads: "UploadLimits", loopback: bool
+    ) -> None:
         self.app = app
         self.access = access
         self.throttle = throttle
         self.loopback = loopback
+        self.uploads = uploads
         self.sessions = Owners()  # session hash -> the user it belongs to
         self.deep_links = Owners()  # deep link id -> the user whose session it was made from
 
@@ -92,9 +108,10 @@ class Guard:
             log.warning("Refused %s %s from %s: %s", scope["method"], scope["path"][:100], _address(scope), refusal)
             await JSONResponse({"detail": refusal}, status_code=403)(scope, receive, send)
             return
+        user = _signed_in_user(scope["app"], headers) if self.access.required else None
+        receive, payload = await _json_payload(scope, receive, headers)
         if self.access.required:
-            user = _signed_in_user(scope["app"], headers)
-            receive, sessions = await self._sessions_named(scope, receive, headers)
+            sessions = self._sessions_named(scope, payload)
             if not all(self.sessions.claim(session, user) for session in sessions) or not self._deep_link_allowed(
                 scope, user
             ):
@@ -104,7 +121,15 @@ class Guard:
                 await JSONResponse({"detail": message}, status_code=403)(scope, receive, send)
                 return
             send = self._recording(scope, user, send)
-        if scope["method"] == "POST" and scope["path"] in LOGIN_PATHS and self.access.required:
+        if not self.access.may_edit(user) and (scope["path"] in UPLOAD_PATHS or _sends_files(scope, payload)):
+            log.warning("Refused %s %s from %s: %r is not an editor.", scope["method"], scope["path"][:100],
+                        _address(scope), user)  # fmt: skip
+            await _drained(receive)
+            await JSONResponse({"detail": EDITORS_SEND_FILES}, status_code=403)(scope, receive, send)
+            return
+        if scope["method"] == "POST" and scope["path"] in UPLOAD_PATHS:
+            await self._upload(scope, receive, send, headers, self.access.display_name(user))
+        elif scope["method"] == "POST" and scope["path"] in LOGIN_PATHS and self.access.required:
             await self._sign_in(scope, receive, send)
         elif scope["method"] == "POST" and scope["path"] in CANCEL_PATHS:
             await self._cancel(scope, receive, send, headers)
@@ -113,9 +138,8 @@ class Guard:
         else:
             await self.app(scope, receive, send)
 
-    async def _sessions_named(self, scope: Scope, receive: Receive, headers: Headers) -> tuple[Receive, list[str]]:
-        """The sessions a request names, and the receive to read its body from (a JSON body is read here,
-        then handed on as it was)."""
+    def _sessions_named(self, scope: Scope, payload: dict[str, Any] | None) -> list[str]:
+        """The sessions a request names: in its query, its path, its JSON body, or through a job's id."""
         path = scope["path"]
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         sessions = list(query.get("session_hash", []))
@@ -123,20 +147,42 @@ class Guard:
             sessions.append(named[1] or named[2])
         if scope["method"] == "GET" and (job := JOB_RESULTS.fullmatch(path)):
             sessions.append(_session_of_job(scope["app"], job[1]))
-        if (
-            scope["method"] == "POST"
-            and path.startswith("/gradio_api/")
-            and headers.get("content-type", "").startswith("application/json")
-        ):
-            body = await _read_body(receive, limit=None)
-            receive = _replay(body or b"", receive)
-            try:
-                named_in_body = json.loads(body or b"").get("session_hash")
-            except (ValueError, AttributeError):  # Gradio refuses it as malformed
-                named_in_body = None
-            if isinstance(named_in_body, str):
-                sessions.append(named_in_body)
-        return receive, sessions
+        if payload is not None and isinstance(payload.get("session_hash"), str):
+            sessions.append(payload["session_hash"])
+        return sessions
+
+    async def _upload(self, scope: Scope, receive: Receive, send: Send, headers: Headers, user: str) -> None:
+        """Gradio's upload route for an editor: within the user's quota and the disk's floor, checked on the
+        size the request declares, before a byte of it is read; the files it saved are swept later."""
+        declared = headers.get("content-length", "")
+        if not declared.isdigit():
+            await _drained(receive)
+            message = "An upload must say how large it is (Content-Length)."
+            await JSONResponse({"detail": message}, status_code=411)(scope, receive, send)
+            return
+        cache = Path(scope["app"].uploaded_file_dir)
+        refusal = self.uploads.refusal(user, int(declared), cache)
+        if refusal is not None:
+            status, message, retry_after = refusal
+            log.warning("Refused an upload of %s bytes by %r from %s: %s", declared, user, _address(scope), message)
+            await _drained(receive)
+            extra = {"Retry-After": str(retry_after)} if retry_after else None
+            await JSONResponse({"detail": message}, status_code=status, headers=extra)(scope, receive, send)
+            return
+        body = b""
+        status = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal body, status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body" and status == 200:
+                body += message.get("body", b"")
+                if not message.get("more_body", False):
+                    self.uploads.saved(_paths_in(body))
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
     def _deep_link_allowed(self, scope: Scope, user: str | None) -> bool:
         """A deep link opens only for the user from whose session it was made (the app offers none to share)."""
@@ -316,6 +362,73 @@ def _signed_in_user(app: Any, headers: Headers) -> str | None:
     return app.tokens.get(token) if token else None
 
 
+class UploadLimits:
+    """What each user may send to Gradio's upload route (bytes within a window), the disk space that must
+    stay free, and the sweep of the files it saved (see the upload settings in ``assistant.settings``)."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
+        self.quota_bytes = settings.upload_quota_bytes
+        self.quota_seconds = settings.upload_quota_seconds
+        self.cache_seconds = settings.upload_cache_seconds
+        self.sweep_seconds = settings.upload_sweep_seconds
+        self.min_free_bytes = settings.min_free_disk_bytes
+        self._clock = clock
+        self._sent: dict[str, deque[tuple[float, int]]] = {}  # per user: (when, bytes) within the window
+        self._saved: dict[Path, float] = {}  # each file the route saved, and when
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def refusal(self, user: str, size: int, directory: Path) -> tuple[int, str, int] | None:
+        """None, and ``size`` counted against the user's quota; or (status, the sentence, seconds to wait)."""
+        now = self._clock()
+        sent = self._sent.setdefault(user, deque())
+        while sent and now - sent[0][0] >= self.quota_seconds:
+            sent.popleft()
+        used = sum(size for _, size in sent)
+        if used + size > self.quota_bytes:
+            freed, wait = 0, self.quota_seconds
+            for when, earlier in sent:
+                freed += earlier
+                if used - freed + size <= self.quota_bytes:
+                    wait = when + self.quota_seconds - now
+                    break
+            minutes = math.ceil(wait / 60)
+            message = (
+                f"You have sent {used / 1e6:,.0f} MB of files in the last {self.quota_seconds / 60:,.0f} minutes, "
+                f"as much as one person may: try again in {minutes} minute{'s' if minutes != 1 else ''}."
+            )
+            return 429, message, math.ceil(wait)
+        disk = disk_refusal(directory, size, self.min_free_bytes)
+        if disk is not None:
+            return 507, f"{disk[0].upper()}{disk[1:]}.", 0
+        sent.append((now, size))
+        return None
+
+    def saved(self, paths: list[Path]) -> None:
+        """Files the route has just saved: each is deleted once ``cache_seconds`` old."""
+        now = self._clock()
+        self._saved.update(dict.fromkeys(paths, now))
+        if paths and self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweeping())
+
+    def sweep(self) -> None:
+        now = self._clock()
+        for path, when in list(self._saved.items()):
+            if now - when >= self.cache_seconds:
+                path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()  # Gradio gives each upload a folder of its own; gone once empty
+                del self._saved[path]
+
+    async def _sweeping(self) -> None:
+        """Runs while saved files are waiting, on the server's event loop (so it ends with the server)."""
+        try:
+            while self._saved:
+                await asyncio.sleep(self.sweep_seconds)
+                await asyncio.to_thread(self.sweep)
+        finally:
+            self._sweeper = None
+
+
 class Owners:
     """Who each id (a session hash, a deep link) belongs to: the first signed-in user to use it. The
     guard runs on the server's one event loop, so no lock is needed."""
@@ -349,6 +462,58 @@ def _session_of_job(app: Any, event_id: str) -> str:
         return str(event.session_hash)
     held = (session for session, ids in queue.pending_event_ids_session.items() if event_id in ids)
     return str(next(held, event_id))
+
+
+async def _json_payload(scope: Scope, receive: Receive, headers: Headers) -> tuple[Receive, dict[str, Any] | None]:
+    """A JSON object posted to Gradio's API, read here and handed on as it was (with the receive to read it
+    from); None for any other request, or a body that is not a JSON object (Gradio refuses it as malformed)."""
+    if not (
+        scope["method"] == "POST"
+        and scope["path"].startswith("/gradio_api/")
+        and headers.get("content-type", "").startswith("application/json")
+    ):
+        return receive, None
+    body = await _read_body(receive, limit=None) or b""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        payload = None
+    return _replay(body, receive), payload if isinstance(payload, dict) else None
+
+
+def _sends_files(scope: Scope, payload: dict[str, Any] | None) -> bool:
+    """The request runs an event that takes files (Gradio saves those it is given, even from a URL, before
+    the event's own code can refuse them): through the queue or a direct run by its number, or by name."""
+    blocks = scope["app"].get_blocks()
+    path = scope["path"]
+    if scope["method"] != "POST":
+        return False
+    if JOB_CALLS.fullmatch(path):
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        functions = [fn for fn in blocks.fns.values() if fn.api_name == name]
+    elif payload is not None and isinstance(payload.get("fn_index"), int):
+        functions = [blocks.fns[payload["fn_index"]]] if payload["fn_index"] in blocks.fns else []
+    else:
+        return False
+    return any(getattr(block, "data_model", None) in (FileData, ListFiles) for fn in functions for block in fn.inputs)
+
+
+def _paths_in(body: bytes) -> list[Path]:
+    """The files Gradio's upload route says it saved (a JSON list of paths)."""
+    try:
+        saved = json.loads(body)
+    except ValueError:
+        return []
+    return [Path(path) for path in saved if isinstance(path, str)] if isinstance(saved, list) else []
+
+
+async def _drained(receive: Receive) -> None:
+    """The rest of a refused request's body read and dropped (nothing kept), so the client, still sending,
+    reads the refusal instead of a reset connection."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
 
 
 async def _read_body(receive: Receive, limit: int | None = _MAX_SMALL_BODY) -> bytes | None:

@@ -7,6 +7,7 @@ document is searchable as soon as its upload returns.
 """
 
 import re
+import shutil
 import threading
 import unicodedata
 from collections.abc import Callable
@@ -37,6 +38,21 @@ class UploadOutcome:
     def message(self) -> str:
         verb = "Updated" if self.replaced else "Added"
         return f"{verb} {self.title or self.source} ({self.source}): {plural(self.chunks, 'passage')}, searchable now."
+
+
+def disk_refusal(directory: Path, incoming: int, floor: int) -> str | None:
+    """Why ``incoming`` bytes may not be written under ``directory`` (it would leave less than ``floor``
+    bytes free on its disk), as a phrase to say; None when they may."""
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    if free - incoming >= floor:
+        return None
+    return (
+        f"the server's disk is nearly full ({free / 1e6:,.0f} MB free, {floor / 1e6:,.0f} MB must stay free), "
+        "so nothing was written; ask whoever runs this app to make room"
+    )
 
 
 def safe_name(name: str) -> str:
@@ -82,6 +98,8 @@ class Library:
         source = safe_name(name)
         check_size(source, len(data), self.settings.max_file_bytes)
         directory = self.settings.upload_dir.resolve()
+        if (full := disk_refusal(directory, len(data), self.settings.min_free_disk_bytes)) is not None:
+            raise DocumentError(source, full)
         target = directory / source
         if target.parent != directory:  # safe_name makes this impossible; checked because it must never happen
             raise DocumentError(name, "not a plain file name")

@@ -192,6 +192,22 @@ class Settings(BaseSettings):
     concurrency: int = Field(default=2, ge=1)  # answers worked on at once; the rest wait in the queue
     max_upload_files: int = Field(default=10, ge=1)
 
+    # Uploads and the disk. Only editors may send files at all (readers have no use for Gradio's upload
+    # route); these bound what an editor, or a stolen editor's password, can put on the server's disk.
+    # Bytes each user may send to the upload route within upload_quota_seconds: two full uploads in the
+    # app (max_upload_files files of max_file_bytes each) an hour, far more than a team adds, far less
+    # than fills a disk.
+    upload_quota_bytes: int = Field(default=400 * 1024 * 1024, ge=1)
+    upload_quota_seconds: float = Field(default=3600.0, gt=0)
+    # A file sent to the upload route is added to the library within seconds of being dropped; one still
+    # lying in Gradio's cache this long after (dropped and never added, or sent by a script) is deleted,
+    # at the latest upload_sweep_seconds later. Downloads are kept a day as before.
+    upload_cache_seconds: float = Field(default=600.0, gt=0)
+    upload_sweep_seconds: float = Field(default=60.0, gt=0)
+    # Free disk space kept: an upload that would leave less is refused before anything is written, so the
+    # store, the conversations database (SQLite needs room for its journal) and the logs can still write.
+    min_free_disk_bytes: int = Field(default=1024 * 1024 * 1024, ge=0)
+
     @property
     def log_path(self) -> Path:
         return self.log_file or self.cache_dir / "promise-assistant.log"

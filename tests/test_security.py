@@ -271,8 +271,8 @@ def test_a_reader_cannot_upload_or_remove_through_the_api(
     notes = tmp_path / "takeover.txt"
     notes.write_text("Wee Breathers is HACKED. " * 40, encoding="utf-8")
     reader = client_for(base, "ann")
-    status, *_ = reader.predict([handle_file(str(notes))], api_name="/upload")
-    assert status.startswith("⚠️") and "Only editors" in status
+    with pytest.raises(httpx.HTTPStatusError, match="403"):  # Gradio's upload route itself refuses a reader
+        reader.predict([handle_file(str(notes))], api_name="/upload")
     status, *_ = reader.predict(SEED, True, api_name="/remove")  # even with the notes-folder box ticked
     assert status.startswith("⚠️") and "Only editors" in status
     assert {entry.source: entry.chunk_ids for entry in library.documents()} == before
@@ -281,6 +281,72 @@ def test_a_reader_cannot_upload_or_remove_through_the_api(
     config = signed_in(base, "ann").get("/config").json()
     tools = next(part for part in config["components"] if part["props"].get("elem_id") == "editor-tools")
     assert tools["props"]["visible"] is False
+
+
+# --- uploads and the disk ---------------------------------------------------------------------------
+
+
+def posted(session: httpx.Client, size: int, name: str = "notes.txt") -> httpx.Response:
+    """``size`` bytes sent to Gradio's own upload route, as the page's drop zone sends a file."""
+    return session.post("/gradio_api/upload", files={"files": (name, b"Notes about kinship care. " * (size // 26))})
+
+
+def gradio_cache_files(demo: AssistantBlocks) -> set[Path]:
+    return {path for path in Path(demo.server_app.uploaded_file_dir).rglob("*") if path.is_file()}  # type: ignore[union-attr]
+
+
+def test_a_reader_cannot_send_files_to_any_upload_route(app: tuple[str, Library, AssistantBlocks]) -> None:
+    base, _, demo = app
+    reader = signed_in(base, "ann")
+    before = gradio_cache_files(demo)
+    for _ in range(5):  # the probe: five 19 MB POSTs as a reader were all 200
+        refused = posted(reader, 20 * 1024 * 1024)
+        assert refused.status_code == 403 and "Only editors can send files" in refused.json()["detail"]
+    # The upload event given a file by URL, which Gradio would fetch into its cache before the event runs.
+    by_url = {
+        "path": "http://files.example/huge.pdf",
+        "url": "http://files.example/huge.pdf",
+        "meta": {"_type": "gradio.FileData"},
+    }
+    assert call(reader, "upload", [[by_url]]).status_code == 403
+    upload = next(index for index, fn in demo.fns.items() if fn.api_name == "upload")
+    joined = reader.post(
+        "/gradio_api/queue/join", json={"data": [[by_url]], "fn_index": upload, "session_hash": "ann-up"}
+    )
+    assert joined.status_code == 403
+    assert gradio_cache_files(demo) == before
+    editor = signed_in(base, "ed")
+    sent = posted(editor, 1024 * 1024)
+    assert sent.status_code == 200 and all(Path(path).is_file() for path in sent.json())
+
+
+def test_each_users_uploads_are_capped_within_a_window_and_swept_within_seconds(tmp_path: Path) -> None:
+    quota = {"upload_quota_bytes": 3 * 1024 * 1024, "upload_quota_seconds": 3600.0, "upload_cache_seconds": 1.0,
+             "upload_sweep_seconds": 0.2}  # fmt: skip
+    with serving(tmp_path / "store", **quota) as (base, _, _):
+        ed, mallory = signed_in(base, "ed"), signed_in(base, "mallory")
+        first, second = posted(ed, 1024 * 1024), posted(ed, 1024 * 1024)
+        assert first.status_code == second.status_code == 200
+        capped = posted(ed, 1024 * 1024 + 1)
+        assert capped.status_code == 429 and "try again in 60 minutes" in capped.json()["detail"]
+        assert int(capped.headers["Retry-After"]) > 3500
+        assert posted(mallory, 1024 * 1024).status_code == 200  # each user has a quota of their own
+        saved = [Path(path) for response in (first, second) for path in response.json()]
+        assert all(path.is_file() for path in saved)
+        wait_for(lambda: not any(path.exists() for path in saved), "the uploads to be swept", timeout=10)
+
+
+def test_a_nearly_full_disk_refuses_uploads_before_anything_is_written(tmp_path: Path) -> None:
+    with serving(tmp_path / "store", min_free_disk_bytes=2**62) as (base, library, demo):
+        before, uploads = gradio_cache_files(demo), set(library.settings.upload_dir.glob("*"))
+        refused = posted(signed_in(base, "ed"), 1024 * 1024)
+        assert refused.status_code == 507
+        assert refused.json()["detail"].startswith("The server's disk is nearly full (")
+        assert refused.json()["detail"].endswith("so nothing was written; ask whoever runs this app to make room.")
+        with pytest.raises(DocumentError, match="disk is nearly full"):  # the library's own write, too
+            library.upload("harbour.txt", HARBOUR_NOTES.encode(), uploaded_by="ed")
+        assert gradio_cache_files(demo) == before and set(library.settings.upload_dir.glob("*")) == uploads
+        assert "harbour.txt" not in sources(library)
 
 
 def test_an_editors_upload_is_marked_with_who_uploaded_it_wherever_it_is_cited(
