@@ -87,6 +87,22 @@ class ChunkMetadata:
     # The pages a PDF passage starts and ends on (1-based); None for other formats.
     page: int | None = None
     last_page: int | None = None
+    # The lines of the passage that talk to an AI (``ingest.instructions``), as "start-end" offsets in its text
+    # joined by ","; None when it has none. Never quoted, sent to a model or counted as support.
+    instructions: str | None = None
+
+    @property
+    def instruction_spans(self) -> list[tuple[int, int]]:
+        spans = []
+        for pair in (self.instructions or "").split(","):
+            start, _, end = pair.partition("-")
+            if start.isdigit() and end.isdigit():
+                spans.append((int(start), int(end)))
+        return spans
+
+    def marked(self, start: int, end: int) -> bool:
+        """The text from ``start`` to ``end`` of the passage falls in a line that talks to an AI."""
+        return any(start < line_end and line_start < end for line_start, line_end in self.instruction_spans)
 
     @property
     def title(self) -> str:
@@ -157,6 +173,20 @@ class Passage:
             "section": meta.section,
         }
         return fields_ | ({"contact": meta.contact} if contact else {}) | {"text": self.body}
+
+    @property
+    def instruction_lines(self) -> list[str]:
+        """The passage's lines that talk to an AI, as the document has them."""
+        return [self.text[start:end].strip() for start, end in self.metadata.instruction_spans]
+
+    @property
+    def said(self) -> str:
+        """What the passage says to its readers: its text without the lines that talk to an AI, which nothing
+        an answer says may rest on."""
+        text = self.text
+        for start, end in sorted(self.metadata.instruction_spans, reverse=True):
+            text = text[:start] + text[end:]
+        return text
 
     @property
     def body(self) -> str:

@@ -169,7 +169,7 @@ class HybridRetriever:
             if len(cache) + len(found) > _SENTENCE_CACHE_CHUNKS:
                 cache.clear()
             cache.update(found)
-        return {passage.chunk_id: cache[passage.chunk_id] for passage in passages if passage.chunk_id in cache}
+        return {passage.chunk_id: _said(passage, cache[passage.chunk_id]) for passage in passages if passage.chunk_id in cache}
 
     def idf(self) -> dict[str, float]:
         """BM25's inverse document frequency of each word in the live chunks."""
@@ -247,6 +247,15 @@ class HybridRetriever:
         chosen = positions[np.argpartition(-similarities[positions], wanted - 1)[:wanted]]
         chosen = chosen[np.lexsort((chosen, -similarities[chosen]))]  # best first; ties by position
         return {int(position): float(similarities[position]) for position in chosen}
+
+
+def _said(passage: Passage, sentences: ChunkSentences) -> ChunkSentences:
+    """The passage's sentences without those in a line that talks to an AI: nothing quotes them."""
+    quotes, vectors = sentences
+    kept = [number for number, quote in enumerate(quotes) if not passage.metadata.marked(quote.start, quote.end)]
+    if len(kept) == len(quotes):
+        return sentences
+    return [quotes[number] for number in kept], vectors[kept]
 
 
 class LangChainRetriever(BaseRetriever):

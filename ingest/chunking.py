@@ -1,6 +1,7 @@
 """Cut units into chunks that fit the embedder, on sentence boundaries, with the unit's header repeated."""
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.models import ChunkMetadata
@@ -50,7 +51,29 @@ def _dominant_section(segments: list[Segment]) -> str | None:
     return max(totals, key=lambda section: (totals[section], section is not None))
 
 
-def chunk_document(structure: DocumentStructure, source: str, doc_hash: str, max_words: int) -> list[Chunk]:
+def _marked_lines(
+    segments: list[Segment], body_start: int, instructions: Sequence[tuple[int, int]]
+) -> str | None:
+    """The lines of a chunk's body whose text comes from a line of the document that talks to an AI
+    (``instructions``: their spans in the document), as ``ChunkMetadata.instructions`` records them."""
+    marked = []
+    position = body_start
+    for segment in segments:
+        if any(segment.start < end and start < segment.end for start, end in instructions):
+            marked.append(f"{position}-{position + len(segment.text)}")
+        position += len(segment.text) + 1
+    return ",".join(marked) or None
+
+
+def chunk_document(
+    structure: DocumentStructure,
+    source: str,
+    doc_hash: str,
+    max_words: int,
+    instructions: Sequence[tuple[int, int]] = (),
+) -> list[Chunk]:
+    """The document's chunks; ``instructions``: the spans of its lines that talk to an AI, which the chunks
+    holding them record."""
     chunks: list[Chunk] = []
     seen: set[str] = set()
     for unit_number, unit in enumerate(structure.units):
@@ -60,6 +83,7 @@ def chunk_document(structure: DocumentStructure, source: str, doc_hash: str, max
             context = context_line(structure.event, unit.organisation, unit.project, section)
             body = "\n".join(segment.text for segment in segments)
             text = "\n".join(line for line in (context, unit.header, body) if line)
+            body_start = len(text) - len(body)
             chunk_id = hashlib.sha256(f"{source}\x00{text}".encode()).hexdigest()[:32]
             if chunk_id in seen:
                 continue  # the very same passage twice in one document: keep one
@@ -81,6 +105,7 @@ def chunk_document(structure: DocumentStructure, source: str, doc_hash: str, max
                 part=part,
                 doc_hash=doc_hash,
                 context=context,
+                instructions=_marked_lines(segments, body_start, instructions),
             )
             chunks.append(Chunk(chunk_id=chunk_id, text=text, metadata=metadata))
     return chunks

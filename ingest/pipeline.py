@@ -16,6 +16,7 @@ from assistant.provenance import Upload, read_records
 from assistant.settings import Settings
 from assistant.store import ChunkStore, ManifestEntry
 from ingest.chunking import Chunk, chunk_document
+from ingest.instructions import InstructionFinder, instruction_finder
 from ingest.loaders import LoadedText, document_from_bytes, load_document
 from ingest.structure import analyse
 
@@ -58,11 +59,16 @@ class IngestReport:
         )
 
 
-def prepare_text(text: str | LoadedText, source: str, path: str, max_words: int) -> PreparedDocument:
+def prepare_text(
+    text: str | LoadedText, source: str, path: str, max_words: int, finder: InstructionFinder | None = None
+) -> PreparedDocument:
+    """The document's chunks, each recording the lines that talk to an AI (found by ``finder``; by default
+    over the language model Settings names by default)."""
     loaded = text if isinstance(text, LoadedText) else LoadedText(text)
     structure = analyse(loaded.text, fallback_title=Path(source).stem)
     doc_hash = hashlib.sha256(loaded.text.encode()).hexdigest()
-    chunks = chunk_document(structure, source, doc_hash, max_words)
+    finder = finder or instruction_finder(Settings.model_fields["language_model"].default)
+    chunks = chunk_document(structure, source, doc_hash, max_words, finder.spans(loaded.text))
     if not chunks:
         raise DocumentError(path, "no passages of text could be taken from it")
     if loaded.page_starts:  # a PDF: each passage records the pages it starts and ends on
@@ -79,7 +85,8 @@ def prepare_text(text: str | LoadedText, source: str, path: str, max_words: int)
 
 def prepare_file(path: Path, settings: Settings) -> PreparedDocument:
     loaded = load_document(path, settings.max_file_bytes)
-    document = prepare_text(loaded, path.name, str(path.resolve()), settings.chunk_max_words)
+    finder = instruction_finder(settings.language_model)
+    document = prepare_text(loaded, path.name, str(path.resolve()), settings.chunk_max_words, finder)
     if path.resolve().parent != settings.upload_dir.resolve():
         return document
     # An upload read back (by --rebuild, or after the app was killed mid-upload) keeps who added each passage.
@@ -100,7 +107,7 @@ def as_uploaded(document: PreparedDocument, uploads: dict[str, Upload]) -> Prepa
 
 def prepare_upload(data: bytes, name: str, stored_path: str, settings: Settings) -> PreparedDocument:
     loaded = document_from_bytes(data, Path(name).suffix, name)
-    return prepare_text(loaded, name, stored_path, settings.chunk_max_words)
+    return prepare_text(loaded, name, stored_path, settings.chunk_max_words, instruction_finder(settings.language_model))
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[DocumentError]]:

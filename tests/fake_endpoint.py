@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-# A numbered passage as the answer prompt gives it: "[2] (Event · date · who)" then its lean text.
-_PASSAGE = re.compile(r"^\[(\d+)\] \([^\n]*\)\n(.+?)(?=\n\n\[\d+\] \(|\Z)", re.MULTILINE | re.DOTALL)
+# A numbered passage as the answer prompt gives it: "[2] (Event · date · who)" then its lean text, quoted.
+_PASSAGE = re.compile(r"^\[(\d+)\] \([^\n]*\)\n<passage>\n(.+?)\n</passage>", re.MULTILINE | re.DOTALL)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 

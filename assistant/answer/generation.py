@@ -3,6 +3,7 @@ with one restart of a local server that died. What the model writes is only ever
 verify every sentence of it against the passages."""
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing
@@ -22,11 +23,16 @@ from assistant.settings import Settings
 # Failures go to the log file the edge configures, with their tracebacks; questions never do.
 log = logging.getLogger(__name__)
 GENERATOR_FAILED = "The model did not answer ({error}); these sentences are taken from the notes directly."
+# A passage reaches the model as a quotation between these tags, which the prompt says hold data, never
+# instructions; a tag in a document's own text is taken out, so no document can close its quotation early.
+_QUOTATION_TAG = re.compile(r"<\s*/?\s*passage\b[^>]*>", re.IGNORECASE)
 
 
 def passage_units(passage: Passage) -> list[str]:
-    """A passage as quotable units: sentences, with a list joined to the line that introduces it."""
-    return [quote.text for quote in quotes_of(passage.text, passage.metadata.context)]
+    """A passage as quotable units: sentences, with a list joined to the line that introduces it; none from a
+    line that talks to an AI, so a model never reads one."""
+    meta = passage.metadata
+    return [quote.text for quote in quotes_of(passage.text, meta.context) if not meta.marked(quote.start, quote.end)]
 
 
 class ModelText:
@@ -84,12 +90,14 @@ class ModelText:
         return True
 
     def messages(self, prompt: ChatPromptTemplate, question: str, passages: Sequence[Passage]) -> list[BaseMessage]:
-        """Fixed instructions first (llama.cpp reuses that cached prefix), then lean passages, then the question."""
+        """Fixed instructions first (llama.cpp reuses that cached prefix), then lean passages, each quoted as
+        data (``_QUOTATION_TAG``) without its lines that talk to an AI, then the question."""
         blocks = []
         for number, passage in enumerate(passages, start=1):
             meta = passage.metadata
             label = " · ".join(part for part in (meta.event, meta.date, meta.organisation, meta.project) if part)
-            blocks.append(f"[{number}] ({label})\n{self.lean(question, passage)}")
+            lean = _QUOTATION_TAG.sub("", self.lean(question, passage))
+            blocks.append(f"[{number}] ({_QUOTATION_TAG.sub('', label)})\n<passage>\n{lean}\n</passage>")
         return prompt.format_messages(passages="\n\n".join(blocks), question=question)
 
     def lean(self, question: str, passage: Passage) -> str:

@@ -171,9 +171,10 @@ def _squashed(text: str) -> str:
 
 
 def evidence(passage: Passage) -> str:
-    """What a passage says: its text, and its fields from the notes (date, place, the contact they give)."""
+    """What a passage says: its text (without lines that talk to an AI), and its fields from the notes (date,
+    place, the contact they give)."""
     meta = passage.metadata
-    return "\n".join(part for part in (passage.text, spelled_date(meta.date), meta.place, meta.contact) if part)
+    return "\n".join(part for part in (passage.said, spelled_date(meta.date), meta.place, meta.contact) if part)
 
 
 def _used(name: str, text: str) -> bool:
