@@ -34,10 +34,20 @@ class UploadOutcome:
     chunks: int
     replaced: bool
     title: str = ""  # the document's display title
+    instructions: tuple[str, ...] = ()  # its lines that talk to an AI (see ``Library.instructions``)
 
     def message(self) -> str:
         verb = "Updated" if self.replaced else "Added"
-        return f"{verb} {self.title or self.source} ({self.source}): {plural(self.chunks, 'passage')}, searchable now."
+        added = f"{verb} {self.title or self.source} ({self.source}): {plural(self.chunks, 'passage')}, searchable now."
+        return added + (f" {instructions_note(len(self.instructions))}" if self.instructions else "")
+
+
+def instructions_note(lines: int) -> str:
+    """What editors are told of a document's lines that talk to an AI."""
+    return (
+        f"It has {plural(lines, 'line')} talking to an AI assistant instead of to readers (marked in the "
+        "Library); answers never quote them or send them to a model."
+    )
 
 
 def disk_refusal(directory: Path, incoming: int, floor: int) -> str | None:
@@ -135,7 +145,19 @@ class Library:
                 self.retriever.refresh()
         if progress:
             progress(1.0, "Done")
-        return UploadOutcome(source, document.event, len(document.chunks), existing is not None, document.title)
+        return UploadOutcome(
+            source, document.event, len(document.chunks), existing is not None, document.title,
+            tuple(self.instructions().get(source, ())),
+        )  # fmt: skip
+
+    def instructions(self) -> dict[str, list[str]]:
+        """Each document's lines that talk to an AI (found at ingest: ``ingest.instructions``), in order, each
+        once, by file name; documents with none are left out."""
+        found: dict[str, dict[str, None]] = {}
+        for passage in self.retriever.passages:
+            for line in passage.instruction_lines:
+                found.setdefault(passage.metadata.source, {})[line] = None
+        return {source: list(lines) for source, lines in found.items()}
 
     def _check_name_is_free(self, source: str, manifest: dict[str, ManifestEntry]) -> None:
         """An upload may replace an upload of exactly its name, nothing else: not a notes-folder document,

@@ -12,6 +12,7 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.library import instructions_note
 from assistant.rendering import escape_markdown
 from assistant.store import ManifestEntry
 from assistant.text import plural
@@ -21,6 +22,8 @@ from assistant.ui_shell import Context, Updates, filter_choices, log, user_sente
 EDITORS_ONLY = "Only editors can add or remove documents; ask whoever runs this app if you need to."
 HEADERS = ["Document", "File", "Event", "Date", "Passages", "From", "Added (UTC)"]
 NOTES_FOLDER = "notes folder"
+# The "From" cell of a document with lines that talk to an AI (listed for editors under the table).
+TALKS_TO_ASSISTANT = "⚠️ talks to the assistant"
 # In pixels: the table keeps them on a phone too, and scrolls sideways there instead of wrapping letter by letter.
 COLUMN_WIDTHS: list[str | int] = [240, 200, 260, 100, 90, 200, 170]
 CONFIRM_NOTES_FOLDER = "Yes, remove this notes-folder document"
@@ -82,6 +85,7 @@ class LibraryTab:
         )
         self.upload_button = gr.Button("Add to library", variant="primary", elem_id="add-documents")
         self.status = gr.Markdown(elem_id="library-status", latex_delimiters=[])
+        self.marked = gr.Markdown(self.marked_lines(), elem_id="marked-lines", latex_delimiters=[])
         with gr.Row():
             self.remove_choice = gr.Dropdown(
                 self.remove_choices(),
@@ -103,7 +107,9 @@ class LibraryTab:
                 self.cancel_button = gr.Button("Cancel", variant="secondary", elem_id="cancel-remove")
 
     def wire(self, demo: gr.Blocks) -> None:
-        refreshed = [self.documents, self.remove_choice, self.event_filter, self.source_filter, self.timeline]
+        refreshed = [
+            self.documents, self.remove_choice, self.event_filter, self.source_filter, self.timeline, self.marked
+        ]  # fmt: skip
         outputs = [self.status, *refreshed]
         confirmation = [
             self.confirm_box,
@@ -135,9 +141,11 @@ class LibraryTab:
         demo.load(self.role_view, None, [self.editor_tools, self.role_note], api_visibility="private")
 
     def documents_table(self) -> list[list[Any]]:
+        marked = self.context.library.instructions()
         return [
             [entry.title, entry.source, entry.event, entry.date or "", len(entry.chunk_ids),
-             self.added_by(entry), entry.ingested_at.replace("T", " ")[:16]]
+             self.added_by(entry) + (f" · {TALKS_TO_ASSISTANT}" if entry.source in marked else ""),
+             entry.ingested_at.replace("T", " ")[:16]]
             for entry in newest_first(self.context.library.documents())
         ]  # fmt: skip
 
@@ -156,6 +164,20 @@ class LibraryTab:
         upload = library.last_upload(entry)
         return f"uploaded by {upload.by}, {upload.at[:10]}" if upload else "uploaded"
 
+    def marked_lines(self) -> str:
+        """For editors: each document's lines that talk to an AI, quoted as text, so they can judge the file."""
+        library = self.context.library
+        marked = library.instructions()
+        parts = []
+        for entry in newest_first(library.documents()):
+            lines = marked.get(entry.source)
+            if lines:
+                quoted = "\n".join(f"> {escape_markdown(line)}" for line in lines)
+                note = escape_markdown(instructions_note(len(lines)))
+                named = f"**{TALKS_TO_ASSISTANT}: {escape_markdown(entry.title)}** ({escape_markdown(entry.source)})"
+                parts.append(f"{named}. {note}\n\n{quoted}")
+        return "\n\n".join(parts)
+
     def library_updates(self) -> Updates:
         events, sources = filter_choices(self.context.library)
         return {
@@ -164,6 +186,7 @@ class LibraryTab:
             self.event_filter: gr.update(choices=events),
             self.source_filter: gr.update(choices=sources),
             self.timeline: timeline_html(self.context.library.documents()),
+            self.marked: self.marked_lines(),
         }
 
     def _status(self, message: str) -> Updates:

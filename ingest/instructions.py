@@ -126,7 +126,7 @@ def _imperative(verb: Token) -> bool:
         head = head.head
         if _subject(head) is not None:
             return False
-    return head.dep_ == "ROOT" or head.dep_ == "ccomp" and head.head.pos_ == "PROPN"  # "SYSTEM: ignore …"
+    return head.dep_ == "ROOT" or (head.dep_ == "ccomp" and head.head.pos_ == "PROPN")  # "SYSTEM: ignore …"
 
 
 def _an_ai(token: Token) -> bool:
@@ -200,7 +200,9 @@ def _passes_on(verb: Token) -> bool:
     when asked; not "Tell us what you think" (the writers ask) or "Tell your social worker …"."""
     if verb.lemma_.lower() not in _PASS_ON:
         return False
-    recipients = [target for target in _objects(verb) if target.dep_ in ("dobj", "dative") or target.head.dep_ == "prep"]
+    recipients = [
+        target for target in _objects(verb) if target.dep_ in ("dobj", "dative") or target.head.dep_ == "prep"
+    ]
     if any(target.lemma_.lower() in _ASKERS for target in recipients):
         return True
     people = [target for target in recipients if target.pos_ in ("NOUN", "PROPN", "PRON") and target.tag_ != "WP"]

@@ -107,7 +107,8 @@ def as_uploaded(document: PreparedDocument, uploads: dict[str, Upload]) -> Prepa
 
 def prepare_upload(data: bytes, name: str, stored_path: str, settings: Settings) -> PreparedDocument:
     loaded = document_from_bytes(data, Path(name).suffix, name)
-    return prepare_text(loaded, name, stored_path, settings.chunk_max_words, instruction_finder(settings.language_model))
+    finder = instruction_finder(settings.language_model)
+    return prepare_text(loaded, name, stored_path, settings.chunk_max_words, finder)
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[DocumentError]]:
