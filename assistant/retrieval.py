@@ -169,9 +169,8 @@ class HybridRetriever:
             if len(cache) + len(found) > _SENTENCE_CACHE_CHUNKS:
                 cache.clear()
             cache.update(found)
-        return {
-            passage.chunk_id: _said(passage, cache[passage.chunk_id]) for passage in passages if passage.chunk_id in cache
-        }
+        held = [passage for passage in passages if passage.chunk_id in cache]
+        return {passage.chunk_id: _said(passage, cache[passage.chunk_id]) for passage in held}
 
     def idf(self) -> dict[str, float]:
         """BM25's inverse document frequency of each word in the live chunks."""

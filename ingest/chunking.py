@@ -51,9 +51,7 @@ def _dominant_section(segments: list[Segment]) -> str | None:
     return max(totals, key=lambda section: (totals[section], section is not None))
 
 
-def _marked_lines(
-    segments: list[Segment], body_start: int, instructions: Sequence[tuple[int, int]]
-) -> str | None:
+def _marked_lines(segments: list[Segment], body_start: int, instructions: Sequence[tuple[int, int]]) -> str | None:
     """The lines of a chunk's body whose text comes from a line of the document that talks to an AI
     (``instructions``: their spans in the document), as ``ChunkMetadata.instructions`` records them."""
     marked = []
