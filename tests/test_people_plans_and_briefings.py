@@ -244,7 +244,7 @@ def two_forums(tmp_path_factory: pytest.TempPathFactory) -> Briefer:
     perth = text.replace("12th June 2024, Dundee", "3rd March 2025, Perth").replace("Bridges", "Tayside")
     (notes / "perth.txt").write_text(perth.replace("Harbour", "Loch"))
     settings = Settings(store_dir=notes / "store", embedding_model="fake-hashing", collection="two_forums")
-    store = open_store(settings, HashingEmbeddings())
+    store = open_store(settings, HashingEmbeddings(), language())
     ingest_paths(store, [notes / "dundee.txt", notes / "perth.txt"], settings, progress=False)
     retriever = HybridRetriever(store, settings)
     return Briefer(ProjectFinder(retriever, settings, Gate(retriever, settings, language())), Prompts.load(), settings)

@@ -430,7 +430,7 @@ def showcase(tmp_path_factory: pytest.TempPathFactory) -> Answerer:
     (root / "notes").mkdir()
     (root / "notes" / "care_leavers_showcase.txt").write_text(SHOWCASE, encoding="utf-8")
     settings = Settings(store_dir=root / "store", embedding_model="fake-hashing", collection="showcase_notes")
-    store = open_store(settings, HashingEmbeddings())
+    store = open_store(settings, HashingEmbeddings(), language())
     ingest_paths(store, [root / "notes"], settings, progress=False)
     return Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings, language())
 
@@ -498,7 +498,7 @@ def test_a_phrase_of_small_words_names_what_the_word_index_cannot_see(tmp_path):
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "voices.txt").write_text(SMALL_WORDS)
     settings = Settings(store_dir=tmp_path / "store", embedding_model="fake-hashing", collection="voices")
-    store = open_store(settings, HashingEmbeddings())
+    store = open_store(settings, HashingEmbeddings(), language())
     ingest_paths(store, [tmp_path / "notes"], settings, progress=False)
     answerer = Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings, language())
     riverside = {p.chunk_id for p in answerer.retriever.passages if p.metadata.organisation == "Riverside Trust"}
