@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from assistant.answer.language import Language
     from assistant.app import AssistantBlocks
     from assistant.library import Library
+    from assistant.sentences import Quote
     from assistant.store import ChunkStore
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -44,6 +45,11 @@ def language() -> "Language":
     from assistant.answer.language import load_language
 
     return load_language(Settings().language_model)
+
+
+def tagged(text: str) -> "Quote":
+    """A sentence with its named entities, as the store keeps it."""
+    return language().tagged(text)
 
 
 def free_port() -> int:

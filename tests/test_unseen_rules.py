@@ -20,7 +20,7 @@ from assistant.settings import Settings
 from assistant.store import open_store
 from assistant.text import spelled_out
 from ingest.pipeline import ingest_paths
-from tests.conftest import HashingEmbeddings, conversation, language
+from tests.conftest import HashingEmbeddings, conversation, language, tagged
 
 BRIDGES = "Bridges Family Trust"
 HARBOUR = "Harbour Youth Partnership"
@@ -88,11 +88,13 @@ def test_asking_what_an_acronym_stands_for_asks_for_its_full_name(question):
 def test_a_full_name_is_recognised_by_its_initials():
     """Text spelling an acronym out (joining words aside) states its full name; text merely using it does not."""
     sprag = "What does SPRAG stand for?"
-    assert states(FactKind.EXPANSION, "SPRAG (Scottish Physical Restraint Action Group) have set up", question=sprag)
+    assert states(
+        FactKind.EXPANSION, tagged("SPRAG (Scottish Physical Restraint Action Group) have set up"), question=sprag
+    )
     cycj = "What does CYCJ stand for?"
-    assert states(FactKind.EXPANSION, "the Centre for Youth and Criminal Justice", question=cycj)
-    assert not states(FactKind.EXPANSION, "CYCJ ran a session on youth justice.", question=cycj)
-    assert not states(FactKind.EXPANSION, "the Centre for Youth Justice", question=cycj)
+    assert states(FactKind.EXPANSION, tagged("the Centre for Youth and Criminal Justice"), question=cycj)
+    assert not states(FactKind.EXPANSION, tagged("CYCJ ran a session on youth justice."), question=cycj)
+    assert not states(FactKind.EXPANSION, tagged("the Centre for Youth Justice"), question=cycj)
 
 
 def test_an_address_is_a_place_but_addressing_needs_is_not():
