@@ -304,6 +304,7 @@ _ROLE = re.compile(rf"\b{_ROLES}\b|\bchair", _I)
 _ROLE_REACH = 40
 _MONTHS = frozenset(name.lower() for name in [*calendar.month_name, *calendar.month_abbr, "Sept"] if name)
 _WEEKDAYS = frozenset(name.lower() for name in calendar.day_name)
+_COUNTED_WORD = re.compile(r"[\w%'’-]+|:")
 
 
 def _words(text: str) -> list[str]:
@@ -374,12 +375,12 @@ def _counts(quote: Quote, noun_words: frozenset[str]) -> bool:
             continue
         if not noun_words:
             return True
-        after = _words(quote.text[mention.end :])[:3]
-        before = quote.text[: mention.start].lower().split()[-4:]
+        # A colon is a word of its own: "(10 projects): Hilltown Kinship Circle" counts projects, not kinship.
+        after = _COUNTED_WORD.findall(quote.text[mention.end :].lower())[:3]
+        before = _COUNTED_WORD.findall(quote.text[: mention.start].lower())[-4:]
         if any(_related(word, noun) for word in after for noun in noun_words):
             return True
-        labelled = any(word.endswith(":") for word in before)
-        if labelled and any(_related(word.strip(":"), noun) for word in before for noun in noun_words):
+        if ":" in before and any(_related(word, noun) for word in before for noun in noun_words):
             return True
     return False
 
