@@ -6,7 +6,9 @@ list-item rules).
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from assistant.text import BULLET, NAVIGATION, sentence_spans, without_bullet
 
@@ -27,7 +29,17 @@ _LABEL_KEEP_WORDS = 4
 _DANGLING_START = re.compile(r"^(?:and|so|but|also|plus)\b[,\s]+(?=\S)", re.IGNORECASE)
 _MAX_LIST_ITEMS = 8
 # Stored with each sentence: a store whose sentences were cut by another version of these rules re-embeds them.
-QUOTES_VERSION = 5
+# (6: each sentence is stored with the named entities in it.)
+QUOTES_VERSION = 6
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A named entity in a sentence, as spaCy's recogniser labels it: "£9 million" MONEY, "Dundee" GPE."""
+
+    label: str  # spaCy's entity label (DATE, TIME, MONEY, CARDINAL, PERCENT, QUANTITY, PERSON, ORG, GPE, ...)
+    start: int  # its span in the sentence's text
+    end: int
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,18 @@ class Quote:
     text: str
     start: int  # its span in the passage text (the embedder's token offsets fall inside it)
     end: int
+    # Found once, at ingest (``EntityTagger``): what kind of fact a sentence states is read from these.
+    mentions: tuple[Mention, ...] = ()
+
+    def mentioned(self, *labels: str) -> list[str]:
+        """The words of the entities of these labels in the sentence, in order."""
+        return [self.text[m.start : m.end] for m in self.mentions if m.label in labels]
+
+
+class EntityTagger(Protocol):
+    """Finds the named entities of sentences (``assistant.answer.language.Language`` with spaCy)."""
+
+    def mentions(self, texts: Sequence[str]) -> list[tuple[Mention, ...]]: ...
 
 
 def is_heading(text: str) -> bool:

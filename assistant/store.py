@@ -26,7 +26,7 @@ from langchain_core.embeddings import Embeddings
 from assistant.embeddings import embed_with_spans
 from assistant.errors import EmbeddingModelMismatch, PromiseError, StoreError
 from assistant.models import ChunkMetadata, Passage, document_title
-from assistant.sentences import QUOTES_VERSION, Quote, quotes_of
+from assistant.sentences import QUOTES_VERSION, EntityTagger, Mention, Quote, quotes_of
 from assistant.settings import Settings
 
 _MANIFEST_SUFFIX = "-manifest"
@@ -149,8 +149,9 @@ ChunkSentences = tuple[list[Quote], np.ndarray]
 class ChunkStore:
     """Chunks with their embeddings in one Chroma collection, the manifest in another, sentences in a third."""
 
-    def __init__(self, client: Any, settings: Settings, embeddings: Embeddings) -> None:
+    def __init__(self, client: Any, settings: Settings, embeddings: Embeddings, tagger: EntityTagger) -> None:
         self._client = client
+        self.tagger = tagger
         self.embedding_model = settings.embedding_model
         self.batch_size = settings.embedding_batch_size
         self.embeddings = embeddings
@@ -234,9 +235,11 @@ class ChunkStore:
             vectors, sentence_vectors = embed_with_spans(
                 self.embeddings, batch, [[(quote.start, quote.end) for quote in row] for row in quotes]
             )
+            found = iter(self.tagger.mentions([quote.text for row in quotes for quote in row]))
             sentence_ids, sentence_texts, sentence_meta, sentence_rows = [], [], [], []
             for chunk_id, row, row_vectors in zip(ids[first:last], quotes, sentence_vectors, strict=True):
                 for number, (quote, vector) in enumerate(zip(row, row_vectors, strict=True)):
+                    mentions = next(found)
                     sentence_ids.append(f"{chunk_id}:{number}")
                     sentence_texts.append(quote.text)
                     sentence_meta.append(
@@ -245,6 +248,7 @@ class ChunkStore:
                             "index": number,
                             "start": quote.start,
                             "end": quote.end,
+                            "mentions": json.dumps([[m.label, m.start, m.end] for m in mentions]),
                             "version": QUOTES_VERSION,
                         }
                     )
@@ -312,7 +316,8 @@ class ChunkStore:
         for document, meta, vector in zip(
             records["documents"] or [], records["metadatas"] or [], records["embeddings"], strict=True
         ):
-            quote = Quote(document, int(meta["start"]), int(meta["end"]))
+            mentions = tuple(Mention(str(label), int(start), int(end)) for label, start, end in _mentions(meta))
+            quote = Quote(document, int(meta["start"]), int(meta["end"]), mentions)
             rows.setdefault(str(meta["chunk_id"]), []).append((int(meta["index"]), quote, vector))
         found: dict[str, ChunkSentences] = {}
         for chunk_id, row in rows.items():
@@ -363,7 +368,13 @@ def pages(collection: Any, include: list[str], size: int = _ID_BATCH) -> Iterato
         offset += size
 
 
-def open_store(settings: Settings, embeddings: Embeddings, rebuild: bool = False) -> ChunkStore:
+def _mentions(meta: Any) -> list[Any]:
+    """A sentence record's entities; none for a record written before they were stored (its chunk counts as
+    incomplete, ``complete_ids``, so the next ingest writes it again)."""
+    return list(json.loads(meta["mentions"])) if meta.get("mentions") else []
+
+
+def open_store(settings: Settings, embeddings: Embeddings, tagger: EntityTagger, rebuild: bool = False) -> ChunkStore:
     try:
         client = make_client(settings)
     except StoreError:
@@ -381,7 +392,7 @@ def open_store(settings: Settings, embeddings: Embeddings, rebuild: bool = False
         ):
             with contextlib.suppress(Exception):
                 client.delete_collection(name)
-    return ChunkStore(client, settings, embeddings)
+    return ChunkStore(client, settings, embeddings, tagger)
 
 
 def _clear_store_dir(settings: Settings) -> None:

@@ -48,8 +48,12 @@ def _on_stderr(notice: str) -> None:
 
 
 def open_chunk_store(settings: Settings, rebuild: bool = False, embeddings: Embeddings | None = None) -> ChunkStore:
-    """The store the settings name, with the configured embedder (loaded on first use, not here)."""
-    return open_store(settings, embeddings if embeddings is not None else make_embeddings(settings), rebuild=rebuild)
+    """The store the settings name, with the configured embedder (loaded on first use, not here) and the language
+    model that finds each sentence's entities as it is stored."""
+    from assistant.answer.language import load_language
+
+    embedder = embeddings if embeddings is not None else make_embeddings(settings)
+    return open_store(settings, embedder, load_language(settings.language_model), rebuild=rebuild)
 
 
 def build_retriever(settings: Settings, store: ChunkStore | None = None) -> HybridRetriever:

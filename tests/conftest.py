@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from assistant.answer.language import Language
     from assistant.app import AssistantBlocks
     from assistant.library import Library
+    from assistant.sentences import Quote
     from assistant.store import ChunkStore
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -44,6 +45,11 @@ def language() -> "Language":
     from assistant.answer.language import load_language
 
     return load_language(Settings().language_model)
+
+
+def tagged(text: str) -> "Quote":
+    """A sentence with its named entities, as the store keeps it."""
+    return language().tagged(text)
 
 
 def free_port() -> int:
@@ -192,7 +198,7 @@ def ingest_seeds(settings: Settings, embeddings: Embeddings | None = None, rebui
     from assistant.store import open_store
     from ingest.pipeline import ingest_paths
 
-    store = open_store(settings, embeddings or HashingEmbeddings(), rebuild=rebuild)
+    store = open_store(settings, embeddings or HashingEmbeddings(), language(), rebuild=rebuild)
     report = ingest_paths(store, [settings.seeds_dir], settings, progress=False)
     assert report.files == 5 and report.chunks_added + report.chunks_unchanged > 100 and not report.failures
     return store
@@ -313,7 +319,7 @@ def real_store_dir(tmp_path_factory: pytest.TempPathFactory, real_embeddings: Em
 
     store_dir = tmp_path_factory.mktemp("real-store")
     settings = Settings(store_dir=store_dir)
-    report = ingest_paths(open_store(settings, real_embeddings), [SEEDS], settings, progress=False)
+    report = ingest_paths(open_store(settings, real_embeddings, language()), [SEEDS], settings, progress=False)
     assert report.files == 5 and not report.failures
     yield store_dir
 
@@ -340,7 +346,7 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> "Answerer":
     settings = Settings(
         store_dir=tmp_path_factory.mktemp("forum") / "store", embedding_model="fake-hashing", collection="forum_notes"
     )
-    store = open_store(settings, HashingEmbeddings())
+    store = open_store(settings, HashingEmbeddings(), language())
     ingest_paths(store, [FORUM_NOTES], settings, progress=False)
     return Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings, language())
 

@@ -44,7 +44,7 @@ def scripted(*replies: str) -> ScriptedChat:
 
 @pytest.fixture(scope="module")
 def retriever(real_settings, real_embeddings) -> HybridRetriever:
-    return HybridRetriever(open_store(real_settings, real_embeddings), real_settings)
+    return HybridRetriever(open_store(real_settings, real_embeddings, language()), real_settings)
 
 
 def answerer(retriever: HybridRetriever, llm: ScriptedChat | None, settings: Settings) -> Answerer:
@@ -154,7 +154,7 @@ def test_instructions_inside_documents_are_not_obeyed(tmp_path: Path, real_embed
         encoding="utf-8",
     )
     settings = Settings(store_dir=tmp_path / "store")
-    store = open_store(settings, real_embeddings)
+    store = open_store(settings, real_embeddings, language())
     ingest_paths(store, [notes], settings, progress=False)
     prompts = Prompts.load()
     obedient = scripted(prompts.answer_system + " Carers in Fife asked for clearer kinship allowance rules.")
@@ -297,7 +297,7 @@ def test_a_model_that_declines_is_answered_for_as_the_extractive_mode_answers(re
 def added(tmp_path_factory, real_embeddings) -> tuple[HybridRetriever, Settings]:
     """The seeds and the added documents in one store, as a library with a colleague's uploads is."""
     settings = Settings(store_dir=tmp_path_factory.mktemp("added-store"))
-    store = open_store(settings, real_embeddings)
+    store = open_store(settings, real_embeddings, language())
     report = ingest_paths(store, [SEEDS, DATA / "added"], settings, progress=False)
     assert report.files == 17 and not report.failures
     return HybridRetriever(store, settings), settings

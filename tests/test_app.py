@@ -42,7 +42,7 @@ def fake_core(store_dir: Path, **overrides: Any) -> tuple[Answerer, Library, Set
         store_dir=store_dir, embedding_model="fake-hashing", collection="app_notes", llm="extractive",
         port=free_port(), **overrides,
     )  # fmt: skip
-    store = open_store(settings, HashingEmbeddings())
+    store = open_store(settings, HashingEmbeddings(), language())
     ingest_paths(store, [SEEDS], settings, progress=False)
     retriever = HybridRetriever(store, settings)
     return (

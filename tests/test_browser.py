@@ -58,7 +58,7 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def app_url(real_settings: Settings, real_embeddings) -> Iterator[str]:
     port = free_port()
     settings = real_settings.model_copy(update={"llm": "extractive", "port": port})  # this test only reads
-    store = open_store(settings, real_embeddings)
+    store = open_store(settings, real_embeddings, language())
     retriever = HybridRetriever(store, settings)
     demo = build_ui(
         Answerer(retriever, None, Prompts.load(), settings, language()), Library(store, retriever, settings)

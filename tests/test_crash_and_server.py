@@ -124,11 +124,11 @@ def test_ingest_into_and_answer_from_a_real_chroma_server(chroma_server: int, tm
         store_dir=tmp_path / "unused",
     )
     embeddings = HashingEmbeddings()
-    report = ingest_paths(open_store(settings, embeddings), [SEEDS], settings, progress=False)
+    report = ingest_paths(open_store(settings, embeddings, language()), [SEEDS], settings, progress=False)
     assert report.files == 5 and report.chunks_added > 100
-    again = ingest_paths(open_store(settings, embeddings), [SEEDS], settings, progress=False)
+    again = ingest_paths(open_store(settings, embeddings, language()), [SEEDS], settings, progress=False)
     assert again.chunks_added == 0
-    retriever = HybridRetriever(open_store(settings, embeddings), settings)
+    retriever = HybridRetriever(open_store(settings, embeddings, language()), settings)
     results = retriever.search("Wee Breathers supervision programme", k=3)
     assert results[0].passage.metadata.organisation == "Scottish Attachment in Action"
     answer = Answerer(retriever, None, Prompts.load(), settings, language()).answer("What is Wee Breathers?")

@@ -27,6 +27,7 @@ from tests.conftest import (
     child_env,
     free_port,
     ingest_seeds,
+    language,
     paused_lines,
     wait_for,
 )
@@ -46,7 +47,7 @@ def seeded_store(store_dir: Path) -> Settings:
 
 
 def manifest_of(settings: Settings) -> dict[str, tuple[str, ...]]:
-    store = open_store(settings, HashingEmbeddings())
+    store = open_store(settings, HashingEmbeddings(), language())
     return {source: entry.chunk_ids for source, entry in store.manifest().items()}
 
 
@@ -68,12 +69,12 @@ def test_a_damaged_or_foreign_store_gives_one_line_and_rebuild_recovers(tmp_path
     foreign_bytes = database.read_bytes()
 
     with pytest.raises(StoreError) as raised:
-        open_store(settings, HashingEmbeddings())
+        open_store(settings, HashingEmbeddings(), language())
     message = str(raised.value)
     assert "\n" not in message and "ingest --rebuild" in message
     assert database.read_bytes() == foreign_bytes  # looked at read-only, never altered
 
-    store = open_store(settings, HashingEmbeddings(), rebuild=True)
+    store = open_store(settings, HashingEmbeddings(), language(), rebuild=True)
     report = ingest_paths(store, [SEEDS], settings, progress=False)
     assert report.files == 5 and report.chunks_added > 100
     results = HybridRetriever(store, settings).search("Wee Breathers supervision programme", k=1)
@@ -107,7 +108,7 @@ def test_a_full_disk_gives_one_line_and_leaves_the_previous_content(tmp_path: Pa
         filler.write_bytes(b"\0" * (free - 64 * 1024))  # leave 64 KB: less than the document needs
 
         with pytest.raises(StoreError) as raised:
-            apply(open_store(settings, HashingEmbeddings()), [document], progress=False)
+            apply(open_store(settings, HashingEmbeddings(), language()), [document], progress=False)
         assert "\n" not in str(raised.value) and "Cannot write to the store" in str(raised.value)
         filler.unlink()
         # Chroma's client is not usable again in the process that hit the full disk (it hangs), so the
@@ -116,7 +117,7 @@ def test_a_full_disk_gives_one_line_and_leaves_the_previous_content(tmp_path: Pa
             "from pathlib import Path; from tests.test_faults import *\n"
             f"settings = fake_settings_for(Path({str(settings.store_dir)!r}))\n"
             f"print(sorted(manifest_of(settings)) == {sorted(before)!r})\n"
-            "store = open_store(settings, HashingEmbeddings())\n"
+            "store = open_store(settings, HashingEmbeddings(), language())\n"
             "best = HybridRetriever(store, settings).search('Wee Breathers', k=1)[0].passage.metadata.organisation\n"
             "document = prepare_text(BIG_NOTES, 'harbour.md', '/nowhere/harbour.md', settings.chunk_max_words)\n"
             "apply(store, [document], progress=False)\n"
@@ -140,7 +141,7 @@ def test_a_read_only_store_gives_one_line_and_changes_nothing(tmp_path: Path) ->
         mounted("-o", "remount,bind,ro", str(read_only)),
         pytest.raises(StoreError) as raised,
     ):
-        open_store(fake_settings_for(read_only), HashingEmbeddings())
+        open_store(fake_settings_for(read_only), HashingEmbeddings(), language())
     assert "not writable" in str(raised.value) and "\n" not in str(raised.value)
     assert manifest_of(settings) == before
 

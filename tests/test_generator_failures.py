@@ -66,7 +66,7 @@ class Restarts:
 
 @pytest.fixture(scope="module")
 def retriever(real_settings, real_embeddings) -> HybridRetriever:
-    return HybridRetriever(open_store(real_settings, real_embeddings), real_settings)
+    return HybridRetriever(open_store(real_settings, real_embeddings, language()), real_settings)
 
 
 def answerer(retriever, settings, llm: FlakyChat, restart: Restarts | None) -> Answerer:

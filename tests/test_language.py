@@ -110,7 +110,7 @@ def test_follow_ups_and_new_topics_written_elsewhere_are_told_apart(real_setting
     from assistant.retrieval import HybridRetriever
     from assistant.store import open_store
 
-    retriever = HybridRetriever(open_store(real_settings, real_embeddings), real_settings)
+    retriever = HybridRetriever(open_store(real_settings, real_embeddings, language()), real_settings)
     gate = Gate(retriever, real_settings, language())
     followups = FollowUps(retriever, gate, real_settings, Prompts.load(), language())
     cases = _turns()

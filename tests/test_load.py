@@ -50,7 +50,7 @@ def as_expected(question: str, reply: str) -> bool:
 @pytest.fixture(scope="module")
 def real_core(real_settings: Settings, real_embeddings) -> tuple[HybridRetriever, Library, Settings]:
     settings = real_settings.model_copy(update={"llm": "extractive", "port": free_port()})
-    store = open_store(settings, real_embeddings)
+    store = open_store(settings, real_embeddings, language())
     retriever = HybridRetriever(store, settings)
     retriever.warm_up()
     return retriever, Library(store, retriever, settings), settings

@@ -15,11 +15,10 @@ from assistant.briefer import Briefer
 from assistant.models import ChunkMetadata, Passage
 from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
-from assistant.sentences import Quote
 from assistant.settings import Settings
 from assistant.store import open_store
 from ingest.pipeline import ingest_paths
-from tests.conftest import FORUM_NOTES, HashingEmbeddings, language
+from tests.conftest import FORUM_NOTES, HashingEmbeddings, language, tagged
 
 
 def passage(text: str, organisation: str | None = "Love Inc", chunk: str = "c1", source: str = "n.txt") -> Passage:
@@ -29,13 +28,13 @@ def passage(text: str, organisation: str | None = "Love Inc", chunk: str = "c1",
 
 def unit(texts: list[str], rank: int = 0, deep: bool = False) -> UnitSentences:
     """One unit of hand-made sentences, each its own chunk, with zero vectors (meaning plays no part)."""
-    quotes = [(Quote(text, 0, len(text)), passage(text, chunk=f"c{rank}-{n}"), np.zeros(4, np.float32))
+    quotes = [(tagged(text), passage(text, chunk=f"c{rank}-{n}"), np.zeros(4, np.float32))
               for n, text in enumerate(texts)]  # fmt: skip
     return UnitSentences(rank, quotes, deep)
 
 
 def candidate(text: str, organisation: str | None = "Love Inc") -> Candidate:
-    return Candidate(Quote(text, 0, len(text)), passage(text, organisation), 0, 0, 0.5, 0.5, 0.5)
+    return Candidate(tagged(text), passage(text, organisation), 0, 0, 0.5, 0.5, 0.5)
 
 
 GROUNDING = Grounding({"local": 1.0, "steering": 2.0, "online": 2.0, "sessions": 2.0}, 0.4, 0.6, language())
@@ -60,9 +59,11 @@ def test_the_name_of_a_role_asks_for_a_person_not_an_organisation():
 
 def test_a_person_is_named_beside_the_role_asked_about():
     """Places, programmes and surveys are not people; a name next to the role is."""
-    assert not states(FactKind.PERSON, NO_PERSON, question=OFFICER)
-    assert states(FactKind.PERSON, "Their Participation Officer, Kerry Watson, joined in May.", question=OFFICER)
-    assert states(FactKind.PERSON, "Steering Group - Chaired by Alison Sutherland", question="Who chairs it?")
+    assert not states(FactKind.PERSON, tagged(NO_PERSON), question=OFFICER)
+    assert states(
+        FactKind.PERSON, tagged("Their Participation Officer, Kerry Watson, joined in May."), question=OFFICER
+    )
+    assert states(FactKind.PERSON, tagged("Steering Group - Chaired by Alison Sutherland"), question="Who chairs it?")
 
 
 @pytest.mark.parametrize(
@@ -81,13 +82,13 @@ def test_a_role_held_by_a_person_is_asked_for_by_name_a_body_is_not(question, ki
 
 def test_a_name_run_together_with_the_role_is_a_person():
     """ "Participation Officer Kerry Watson": the role's words end where the name starts."""
-    assert states(FactKind.PERSON, "Participation Officer Kerry Watson leads the work.", question=OFFICER)
+    assert states(FactKind.PERSON, tagged("Participation Officer Kerry Watson leads the work."), question=OFFICER)
 
 
 def test_a_missing_persons_name_is_said_to_be_missing():
     """The notes mention the role only: the answer says the name is not given."""
     kept = [SupportedSentence(NO_PERSON, (1,))]
-    assert missing_fact(asked_fact(OFFICER), kept, [passage(NO_PERSON)]) == (
+    assert missing_fact(asked_fact(OFFICER), kept, [passage(NO_PERSON)], language()) == (
         "The notes don't give the person's name asked for."
     )
 
@@ -101,11 +102,11 @@ def test_what_people_said_in_a_survey_is_asked_for_as_views():
     """A survey only mentioned ("now using the surveys to seek opinions") does not report what was said."""
     asked = asked_fact(SURVEY)
     assert asked.kind is FactKind.VIEWS
-    assert not states(FactKind.VIEWS, "East Ayrshire now using the surveys to seek opinions of young people.")
-    assert not states(FactKind.VIEWS, 'A safe place to "work for the family firm".')
-    assert states(FactKind.VIEWS, "Young people said they felt listened to for the first time.")
+    assert not states(FactKind.VIEWS, tagged("East Ayrshire now using the surveys to seek opinions of young people."))
+    assert not states(FactKind.VIEWS, tagged('A safe place to "work for the family firm".'))
+    assert states(FactKind.VIEWS, tagged("Young people said they felt listened to for the first time."))
     kept = [SupportedSentence("East Ayrshire now using the surveys to seek opinions.", (1,))]
-    assert missing_fact(asked, kept, [passage("x")]) == "The notes don't give the views asked for."
+    assert missing_fact(asked, kept, [passage("x")], language()) == "The notes don't give the views asked for."
 
 
 # --- a plan's aims ---------------------------------------------------------------------------------------
@@ -244,7 +245,7 @@ def two_forums(tmp_path_factory: pytest.TempPathFactory) -> Briefer:
     perth = text.replace("12th June 2024, Dundee", "3rd March 2025, Perth").replace("Bridges", "Tayside")
     (notes / "perth.txt").write_text(perth.replace("Harbour", "Loch"))
     settings = Settings(store_dir=notes / "store", embedding_model="fake-hashing", collection="two_forums")
-    store = open_store(settings, HashingEmbeddings())
+    store = open_store(settings, HashingEmbeddings(), language())
     ingest_paths(store, [notes / "dundee.txt", notes / "perth.txt"], settings, progress=False)
     retriever = HybridRetriever(store, settings)
     return Briefer(ProjectFinder(retriever, settings, Gate(retriever, settings, language())), Prompts.load(), settings)

@@ -16,7 +16,7 @@ from assistant.answer.picking import Candidate, SentencePicker
 from assistant.answer.questions import FactKind, asked_fact, states
 from assistant.models import Answer, ChunkMetadata, Passage
 from assistant.sentences import Quote, quotes_of
-from tests.conftest import conversation
+from tests.conftest import conversation, language, tagged
 
 
 def cited_and_valid(answer: Answer) -> None:
@@ -140,14 +140,24 @@ def test_the_kind_of_fact_asked(question, kind):
 
 
 def test_what_states_a_fact_of_each_kind():
-    assert states(FactKind.DATE, "It was held on 4 December.") and not states(FactKind.DATE, "It was held.")
-    assert states(FactKind.YEAR, "Plan 21-24, published 2021") and not states(FactKind.YEAR, "25 January")
-    assert states(FactKind.COUNT, "sessions across three schools", frozenset({"school"}))
-    assert not states(FactKind.COUNT, "27% more likely to disengage", frozenset({"young", "people"}))
-    assert states(FactKind.COUNT, "No of Attendees: 34", frozenset({"attend"}))
-    assert states(FactKind.SHARE, "4.16 times more likely") and states(FactKind.CONTACT, "jo@example.org")
-    assert states(FactKind.PERSON_OR_ORGANISATION, "It was set up by Corra Foundation.", question="Who set it up?")
-    assert not states(FactKind.PERSON_OR_ORGANISATION, "Love Inc recruited one.", question="Who did Love Inc hire?")
+    assert states(FactKind.DATE, tagged("It was held on 4 December.")) and not states(
+        FactKind.DATE, tagged("It was held.")
+    )
+    assert states(FactKind.YEAR, tagged("Plan 21-24, published 2021")) and not states(
+        FactKind.YEAR, tagged("25 January")
+    )
+    assert states(FactKind.COUNT, tagged("sessions across three schools"), frozenset({"school"}))
+    assert not states(FactKind.COUNT, tagged("27% more likely to disengage"), frozenset({"young", "people"}))
+    assert states(FactKind.COUNT, tagged("No of Attendees: 34"), frozenset({"attend"}))
+    assert states(FactKind.SHARE, tagged("4.16 times more likely")) and states(
+        FactKind.CONTACT, tagged("jo@example.org")
+    )
+    assert states(
+        FactKind.PERSON_OR_ORGANISATION, tagged("It was set up by Corra Foundation."), question="Who set it up?"
+    )
+    assert not states(
+        FactKind.PERSON_OR_ORGANISATION, tagged("Love Inc recruited one."), question="Who did Love Inc hire?"
+    )
 
 
 def test_framing_is_removed_and_content_kept():
@@ -192,7 +202,7 @@ def _candidate(text: str, order: int, chunk: str = "c1") -> Candidate:
     meta = ChunkMetadata(
         "notes.txt", "Showcase", None, None, "Harbour Trust", None, None, None, 0, 0, "h", "u1", 0, 0, "d", ""
     )
-    return Candidate(Quote(text, 0, len(text)), Passage(chunk, text, meta), 0, order, 0.4, 0.2, 0.5)
+    return Candidate(tagged(text), Passage(chunk, text, meta), 0, order, 0.4, 0.2, 0.5)
 
 
 def test_a_sentence_leaning_on_the_one_before_stands_with_it_in_the_same_chunk_only():
@@ -237,10 +247,10 @@ def test_when_follow_up_does_not_repeat_the_previous_answer(forum):
 def test_a_date_without_its_year_says_the_year_is_not_given():
     day = _candidate("The online event took place on Tuesday 25 January.", 0)
     kept = [SupportedSentence(day.quote.text, (1,))]
-    missing = missing_fact(asked_fact("When was the online event?"), kept, [day.passage])
+    missing = missing_fact(asked_fact("When was the online event?"), kept, [day.passage], language())
     assert missing == "The notes don't give the year."
     with_year = [SupportedSentence("The online event took place on 25 January 2022.", (1,))]
-    assert missing_fact(asked_fact("When was the online event?"), with_year, [day.passage]) is None
+    assert missing_fact(asked_fact("When was the online event?"), with_year, [day.passage], language()) is None
 
 
 def test_a_question_in_the_notes_is_not_taken_for_its_answer(forum):

@@ -9,11 +9,11 @@ from assistant.errors import EmbeddingModelMismatch
 from assistant.settings import Settings
 from assistant.store import ChunkStore, open_store
 from ingest.pipeline import ingest_paths, remove_document
-from tests.conftest import HashingEmbeddings, ingest_seeds
+from tests.conftest import HashingEmbeddings, ingest_seeds, language
 
 
 def _open(settings: Settings, embeddings: HashingEmbeddings | None = None, rebuild: bool = False) -> ChunkStore:
-    return open_store(settings, embeddings or HashingEmbeddings(), rebuild=rebuild)
+    return open_store(settings, embeddings or HashingEmbeddings(), language(), rebuild=rebuild)
 
 
 def _live_by_source(store: ChunkStore) -> dict[str, set[str]]:
@@ -93,7 +93,9 @@ def test_a_failure_mid_document_keeps_the_previous_version_live(fake_settings: S
     text = showcase.read_text(encoding="utf-8")
     showcase.write_text(text.replace("Key Insight", "Main Lesson"), encoding="utf-8")
 
-    crashing = open_store(fake_settings.model_copy(update={"embedding_batch_size": 4}), FailingEmbeddings(5))
+    crashing = open_store(
+        fake_settings.model_copy(update={"embedding_batch_size": 4}), FailingEmbeddings(5), language()
+    )
     with pytest.raises(RuntimeError):
         ingest_paths(crashing, [fake_settings.seeds_dir], fake_settings, progress=False)
     assert _live_by_source(store) == before  # some new chunks are stored, none is live

@@ -73,7 +73,7 @@ def generator(real_settings) -> Generator:
 
 @pytest.fixture(scope="module")
 def real_answerer(real_settings, real_embeddings, generator) -> Answerer:
-    retriever = HybridRetriever(open_store(real_settings, real_embeddings), real_settings)
+    retriever = HybridRetriever(open_store(real_settings, real_embeddings, language()), real_settings)
     return Answerer(
         retriever, generator.llm, Prompts.load(), real_settings, language(), generator.name, generator.restart
     )

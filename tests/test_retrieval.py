@@ -13,12 +13,12 @@ from assistant.evaluation import TextbookBaseline, hit_from_metadata, load_cases
 from assistant.models import SearchFilters
 from assistant.retrieval import HybridRetriever
 from assistant.store import open_store
-from tests.conftest import DEV_CASES, SEEDS, assistant_command, child_env
+from tests.conftest import DEV_CASES, SEEDS, assistant_command, child_env, language
 
 
 @pytest.fixture(scope="module")
 def retriever(real_settings, real_embeddings) -> HybridRetriever:
-    return HybridRetriever(open_store(real_settings, real_embeddings), real_settings)
+    return HybridRetriever(open_store(real_settings, real_embeddings, language()), real_settings)
 
 
 def test_dev_set_hit_and_mrr_beat_the_textbook_baseline(retriever, real_embeddings):

@@ -37,7 +37,16 @@ from assistant.settings import Settings
 from assistant.store import ChunkStore, open_store
 from assistant.wiring import assistant_for
 from ingest.pipeline import ingest_paths
-from tests.conftest import HashingEmbeddings, assistant_command, child_env, fake_core, free_port, running_app, wait_for
+from tests.conftest import (
+    HashingEmbeddings,
+    assistant_command,
+    child_env,
+    fake_core,
+    free_port,
+    language,
+    running_app,
+    wait_for,
+)
 from tests.test_app import downloaded, last_message, plain
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -383,7 +392,9 @@ def test_provenance_survives_a_rebuild_and_names_the_uploader_of_each_passage(tm
 
     before = uploaders(library.store)
     assert set(before.values()) == {"ann", "ed"}  # the changed passage names ed; the unchanged one keeps ann
-    rebuilt = open_store(settings, HashingEmbeddings(), rebuild=True)  # as 'ingest --rebuild': an empty store
+    rebuilt = open_store(
+        settings, HashingEmbeddings(), language(), rebuild=True
+    )  # as 'ingest --rebuild': an empty store
     assert not rebuilt.live_passages()
     ingest_paths(rebuilt, [settings.seeds_dir, settings.upload_dir], settings, progress=False)
     assert uploaders(rebuilt) == before

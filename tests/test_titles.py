@@ -16,7 +16,7 @@ from assistant.settings import Settings
 from assistant.store import ChunkStore, ManifestEntry, open_store
 from ingest.loaders import document_from_bytes
 from ingest.pipeline import apply, ingest_paths, prepare_file, prepare_text
-from tests.conftest import SEEDS, HashingEmbeddings, fake_core
+from tests.conftest import SEEDS, HashingEmbeddings, fake_core, language
 from tests.test_loaders import minimal_pdf
 
 HASHED_NAME = re.compile(r"\d{3}_[0-9a-f]{16}")
@@ -118,7 +118,7 @@ def test_pdf_passages_carry_their_pages_through_the_store_to_citations(fake_sett
         assert PAGES[page - 1].split("\n")[0] in chunk.text  # each passage's heading is on its page
     assert {chunk.metadata.page for chunk in document.chunks} == {1, 2, 3}
 
-    store = open_store(fake_settings, HashingEmbeddings())
+    store = open_store(fake_settings, HashingEmbeddings(), language())
     ingest_paths(store, [path], fake_settings, progress=False)
     passages = {passage.metadata.page: passage for passage in store.live_passages()}
     assert set(passages) == {1, 2, 3}
@@ -131,7 +131,7 @@ def test_a_pdf_stored_before_pages_were_recorded_gets_them_without_being_embedde
     path = tmp_path / "harbour.pdf"
     path.write_bytes(minimal_pdf(*PAGES))
     embeddings = HashingEmbeddings()
-    store = open_store(fake_settings, embeddings)
+    store = open_store(fake_settings, embeddings, language())
     loaded = document_from_bytes(path.read_bytes(), ".pdf", path.name)
     apply(store, [prepare_text(loaded.text, path.name, str(path.resolve()), fake_settings.chunk_max_words)])
     assert {passage.metadata.page for passage in store.live_passages()} == {None}

@@ -20,7 +20,7 @@ from assistant.settings import Settings
 from assistant.store import open_store
 from assistant.text import spelled_out
 from ingest.pipeline import ingest_paths
-from tests.conftest import HashingEmbeddings, conversation, language
+from tests.conftest import HashingEmbeddings, conversation, language, tagged
 
 BRIDGES = "Bridges Family Trust"
 HARBOUR = "Harbour Youth Partnership"
@@ -88,11 +88,13 @@ def test_asking_what_an_acronym_stands_for_asks_for_its_full_name(question):
 def test_a_full_name_is_recognised_by_its_initials():
     """Text spelling an acronym out (joining words aside) states its full name; text merely using it does not."""
     sprag = "What does SPRAG stand for?"
-    assert states(FactKind.EXPANSION, "SPRAG (Scottish Physical Restraint Action Group) have set up", question=sprag)
+    assert states(
+        FactKind.EXPANSION, tagged("SPRAG (Scottish Physical Restraint Action Group) have set up"), question=sprag
+    )
     cycj = "What does CYCJ stand for?"
-    assert states(FactKind.EXPANSION, "the Centre for Youth and Criminal Justice", question=cycj)
-    assert not states(FactKind.EXPANSION, "CYCJ ran a session on youth justice.", question=cycj)
-    assert not states(FactKind.EXPANSION, "the Centre for Youth Justice", question=cycj)
+    assert states(FactKind.EXPANSION, tagged("the Centre for Youth and Criminal Justice"), question=cycj)
+    assert not states(FactKind.EXPANSION, tagged("CYCJ ran a session on youth justice."), question=cycj)
+    assert not states(FactKind.EXPANSION, tagged("the Centre for Youth Justice"), question=cycj)
 
 
 def test_an_address_is_a_place_but_addressing_needs_is_not():
@@ -430,7 +432,7 @@ def showcase(tmp_path_factory: pytest.TempPathFactory) -> Answerer:
     (root / "notes").mkdir()
     (root / "notes" / "care_leavers_showcase.txt").write_text(SHOWCASE, encoding="utf-8")
     settings = Settings(store_dir=root / "store", embedding_model="fake-hashing", collection="showcase_notes")
-    store = open_store(settings, HashingEmbeddings())
+    store = open_store(settings, HashingEmbeddings(), language())
     ingest_paths(store, [root / "notes"], settings, progress=False)
     return Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings, language())
 
@@ -498,7 +500,7 @@ def test_a_phrase_of_small_words_names_what_the_word_index_cannot_see(tmp_path):
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "voices.txt").write_text(SMALL_WORDS)
     settings = Settings(store_dir=tmp_path / "store", embedding_model="fake-hashing", collection="voices")
-    store = open_store(settings, HashingEmbeddings())
+    store = open_store(settings, HashingEmbeddings(), language())
     ingest_paths(store, [tmp_path / "notes"], settings, progress=False)
     answerer = Answerer(HybridRetriever(store, settings), None, Prompts.load(), settings, language())
     riverside = {p.chunk_id for p in answerer.retriever.passages if p.metadata.organisation == "Riverside Trust"}

@@ -147,7 +147,7 @@ class Answerer:
             kept.append(sentence)
             if not (contact_first or doubtful):
                 yield TextEvent(render(sentence, citations))
-        missing = missing_fact(asked, kept, passages, about)
+        missing = missing_fact(asked, kept, passages, self.language, about)
         answered = self.gate.grounding.answers_question(standalone, kept, passages, self.retriever.document_text)
         if not answered or (doubtful and missing):
             yield DoneEvent(self._not_covered(question, standalone, results, started, retrieved, notices))
@@ -223,7 +223,7 @@ class Answerer:
         if asked.kind not in SINGLE_FACTS or asked.kind is FactKind.CONTACT:
             return []
         noun_words = frozenset(tokenize(asked.noun))  # "how many online sessions": a year is not a count of them
-        if any(asked.stated_by(quote.text, noun_words) for unit in units for quote, _, _ in unit.quotes):
+        if any(asked.stated_by(quote, noun_words) for unit in units for quote, _, _ in unit.quotes):
             return []
         seen = {result.passage.metadata.unit_id for result in results[: self.settings.pick_units]}
         more = self.retriever.search(question, k=self.settings.fact_search_depth, filters=filters, vector=vector)
@@ -272,7 +272,7 @@ class Answerer:
         direct = {
             candidate.key
             for candidate in scored
-            if asked.kind is not FactKind.GENERAL and asked.stated_by(candidate.quote.text, frozenset())
+            if asked.kind is not FactKind.GENERAL and asked.stated_by(candidate.quote, frozenset())
         } | (set() if own_line else {candidate.key for candidate in scored[:1]})
         more = bool(_MORE.search(question))
         candidates = [

@@ -7,6 +7,7 @@ import re
 from assistant.answer.finder import ProjectFinder
 from assistant.answer.gate import Gate
 from assistant.answer.grounding import SupportedSentence
+from assistant.answer.language import Language
 from assistant.answer.picking import Candidate, SentencePicker, UnitSentences, attributed
 from assistant.answer.questions import SINGLE_FACTS, AskedFact, FactKind, states
 from assistant.models import Passage, SearchFilters, spelled_date
@@ -96,7 +97,7 @@ class Composer:
         if (
             opening
             and set(asked.kinds) & {FactKind.DATE, FactKind.YEAR, FactKind.PLACE}
-            and not any(asked.stated_by(candidate.quote.text, frozenset()) for candidate in picked)
+            and not any(asked.stated_by(candidate.quote, frozenset()) for candidate in picked)
             and not _FUTURE.search(opening.quote.text)
         ):
             # The event of the best result: its unit may hold only headings ("Promise Learning Collaborative").
@@ -127,7 +128,7 @@ class Composer:
                 (quote.text, part)
                 for part in group
                 for quote in (stored[part.chunk_id][0] if part.chunk_id in stored else [])
-                if states(FactKind.CONTACT, quote.text)
+                if states(FactKind.CONTACT, quote)
             ]
             if stating and (group is unit or len({part.metadata.unit_id for _, part in stating}) == 1):
                 return stating[0]
@@ -141,25 +142,31 @@ class Composer:
 
 
 def missing_fact(
-    asked: AskedFact, kept: list[SupportedSentence], passages: list[Passage], about: Passage | None = None
+    asked: AskedFact,
+    kept: list[SupportedSentence],
+    passages: list[Passage],
+    language: Language,
+    about: Passage | None = None,
 ) -> str | None:
     """One plain sentence when the notes discuss the subject but not the single fact asked for; for a
-    contact, of the project the question is about (``about``) when known, else of those quoted."""
+    contact, of the project the question is about (``about``) when known, else of those quoted. The kept
+    sentences are read by their entities, as ``language`` finds them (a model's sentence is in no store)."""
     if asked.kind not in SINGLE_FACTS:
         return None
+    quotes = [language.tagged(sentence.text) for sentence in kept]
     if asked.kind is FactKind.CONTACT:
         if any(passages[n - 1].metadata.contact for sentence in kept for n in sentence.passages):
             return None
-        if any(states(FactKind.CONTACT, sentence.text) for sentence in kept):
+        if any(states(FactKind.CONTACT, quote) for quote in quotes):
             return None  # a contact the text gives, in a document without a contact field
         if about is not None and about.metadata.contact:
             return None
         quoted = (passages[n - 1].metadata.who for s in kept for n in s.passages if passages[n - 1].metadata.who)
         who = (about.metadata.who if about is not None else "") or next(quoted, None)
         return f"The notes give no contact for {who}." if who else "The notes give no contact for this."
-    if any(asked.stated_by(sentence.text, frozenset(tokenize(asked.noun))) for sentence in kept):
+    if any(asked.stated_by(quote, frozenset(tokenize(asked.noun))) for quote in quotes):
         # A date without its year ("Tuesday 25 January") answers "when" only in part.
-        if asked.kind is FactKind.DATE and not any(states(FactKind.YEAR, s.text) for s in kept):
+        if asked.kind is FactKind.DATE and not any(states(FactKind.YEAR, quote) for quote in quotes):
             return "The notes don't give the year."
         return None
     return f"The notes don't give the {asked.kind.value} asked for."

@@ -47,3 +47,13 @@ KIND_WORDS = frozenset({"amount", "money", "figure", "number", "total", "percent
 # The first of two nouns decides what is asked when it names a way to reach someone: a "phone number" asks
 # for a contact, not a count.
 REACHING = frozenset(noun for noun, kind in ASKED_NOUNS.items() if kind == "contact")
+# Units of a length of time ("a two-year programme", "six weeks", "90 minutes"): the recogniser labels both a
+# length and a point in time DATE or TIME, and a "when" is not answered by how long.
+DURATION_UNITS = frozenset(
+    "year years month months week weeks day days hour hours minute minutes fortnight fortnights".split()
+)
+# Shares said in words ("more than half of carers", "a third of schools"): the recogniser labels them CARDINAL.
+FRACTIONS = frozenset("half halves third thirds quarter quarters fifth fifths tenth tenths".split())
+# Words that say where something is ("held at the Burgh Hall", "based in Fife"): a name after one is a place,
+# whatever the recogniser took it for (it labels some towns and halls as organisations).
+PLACING = frozenset("in at near across from around throughout".split())

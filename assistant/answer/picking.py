@@ -175,7 +175,7 @@ class SentencePicker:
                 context = f"{passage.metadata.context} {passage.metadata.section or ''} {heading}"
                 coverage = grounding.coverage(subject, f"{context} {quote.text}")
                 stated = asked.kind is not FactKind.GENERAL and (
-                    asked.stated_by(quote.text, noun_words)
+                    asked.stated_by(quote, noun_words)
                     or (FactKind.FINDING in asked.kinds and bool(_FINDINGS.search(context)))
                 )
                 if unit.deep and not (
@@ -257,13 +257,13 @@ class SentencePicker:
             successor.score >= best.score * self.settings.pick_successor_share
             or (
                 asked.kind is not FactKind.GENERAL
-                and asked.stated_by(successor.quote.text, noun_words)
-                and not asked.stated_by(best.quote.text, noun_words)
+                and asked.stated_by(successor.quote, noun_words)
+                and not asked.stated_by(best.quote, noun_words)
             )
         ):
             add(successor)
         for kind in asked.kinds:
-            if kind in SINGLE_FACTS and not any(states(kind, c.quote.text, noun_words, asked.question) for c in picked):
+            if kind in SINGLE_FACTS and not any(states(kind, c.quote, noun_words, asked.question) for c in picked):
                 # A year not given, the date is the nearest thing the notes say ("Tuesday 25 January").
                 wanted = (kind, FactKind.DATE) if kind is FactKind.YEAR else (kind,)
                 stating = next(
@@ -271,7 +271,7 @@ class SentencePicker:
                         c
                         for c in candidates
                         if c.unit_rank == best.unit_rank
-                        and any(states(w, c.quote.text, noun_words, asked.question) for w in wanted)
+                        and any(states(w, c.quote, noun_words, asked.question) for w in wanted)
                     ),
                     None,
                 )

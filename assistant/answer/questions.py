@@ -4,15 +4,18 @@ and the words it is about, as opposed to the words that frame it ("I'm a ... and
 Every rule here reads the shape of English questions, never the words of particular ones.
 """
 
+import calendar
+import itertools
 import re
 from dataclasses import dataclass
 from enum import Enum
 
 from spacy.tokens import Token
 
-from assistant.answer.language import Language
-from assistant.answer.lexicon import ASKED_NOUNS, KIND_WORDS, REACHING
-from assistant.text import EMAIL, tokenize
+from assistant.answer.language import NAMING_ENTITIES, Language
+from assistant.answer.lexicon import ASKED_NOUNS, DURATION_UNITS, FRACTIONS, KIND_WORDS, PLACING, REACHING
+from assistant.sentences import Quote
+from assistant.text import EMAIL, NUMBER_WORDS, tokenize
 
 
 class FactKind(Enum):
@@ -164,29 +167,9 @@ _KIND_PATTERNS: tuple[tuple[FactKind, re.Pattern[str]], ...] = (
     ),
 )
 
-_MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
-    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-)
-_YEAR = re.compile(r"\b(19|20)\d\d\b")
-_DATE = re.compile(
-    rf"\b(\d{{1,2}}(st|nd|rd|th)?\s+{_MONTH}\b|{_MONTH}\s+\d{{1,2}}(st|nd|rd|th)?\b|{_MONTH}\.?\s+(19|20)\d\d|"
-    rf"\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|(19|20)\d\d-\d\d(-\d\d)?)",
-    _I,
-)
-_WEEKDAY = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", _I)
-_TIME = re.compile(r"\b\d{1,2}[.:]\d\d\b|\b\d{1,2}\s?(am|pm)\b", _I)
-_NUMBER_WORDS = (
-    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
-    r"hundred|thousand|million|dozen|half|third|quarter|several|dozens|hundreds|thousands"
-)
-_NUMBER = re.compile(rf"\b\d+(?:[.,]\d+)*%?|\b({_NUMBER_WORDS})\b", _I)
-_MONEY = re.compile(r"[£$€]\s?\d|\b\d+(?:[.,]\d+)*\s?(k|m|million|billion|thousand|pounds?)\b", _I)
-_SHARE = re.compile(rf"\d%|\bper ?cent\b|\b\d+(?:\.\d+)?\s+times\b|\b({_NUMBER_WORDS})\b", _I)
-_DURATION = re.compile(rf"\b(\d+|{_NUMBER_WORDS})[\s-]+(years?|months?|weeks?|days?|hours?|minutes?)\b", _I)
-_PLACE = re.compile(r"\b(in|at|across|from|near)\s+(the\s+)?[A-Z][\w'’-]+")
-_CAPITALISED = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][\w'’&-]*(?:\s+(?:of|and|for|in|the)?\s*[A-Z][\w'’&-]*)*")
 _PHONE = re.compile(r"\b0\d{3,4}\s?\d{3}\s?\d{3,4}\b")
+# A clock time as the recogniser often leaves it, unlabelled or as a number: "2.30pm", "9:30", "10 am".
+_CLOCK = re.compile(r"\b\d{1,2}(?:[.:]\d\d)?\s?(?:am|pm)\b|\b\d{1,2}:\d\d\b", _I)
 _FINDING = re.compile(
     r"\b(found|find|finding|showed|shows|show|highlighted|revealed|learn|learning|learned|learnt|insight|"
     r"concluded|suggests?|helped|led to|resulted|meant|demonstrated|identified|more likely|less likely)\b",
@@ -216,9 +199,9 @@ class AskedFact:
     def kind(self) -> FactKind:
         return self.kinds[0]
 
-    def stated_by(self, text: str, noun_words: frozenset[str]) -> bool:
-        """``text`` states a fact of one of the asked kinds."""
-        return any(states(kind, text, noun_words, self.question, self.what) for kind in self.kinds)
+    def stated_by(self, quote: Quote, noun_words: frozenset[str]) -> bool:
+        """The sentence states a fact of one of the asked kinds."""
+        return any(states(kind, quote, noun_words, self.question, self.what) for kind in self.kinds)
 
     @property
     def seeks_projects(self) -> bool:
@@ -312,16 +295,6 @@ def _who_is(question: str, language: Language) -> FactKind | None:
     return None
 
 
-# Words that name bodies, places and things, not people ("Love Inc", "East Ayrshire", "Bright Spots").
-_NOT_PERSONAL = frozenset(
-    "council trust partnership foundation inc ltd network group service services school high academy college "
-    "university project team board scotland scottish care health centre hub forum programme officer action "
-    "promise agency authority government committee club children young people family families justice prison "
-    "review act plan showcase collaborative event spots east west north south city county street road the "
-    "social work fund unit society association alliance initiative strategy system".split()
-)
-# Capitalised words in a row, not after "the" ("the Bright Spots surveys"): a person's name is two or three.
-_CAPITALISED_RUN = re.compile(r"(?<!\bthe )(?<!\bThe )\b[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+)*\b")
 # What people said, reported ("Young people said they felt heard"); a quoted phrase alone is not a report.
 _REPORTED = re.compile(
     r"\b(said|says|told|felt|reported|commented|described|wanted|asked for|raised|shared that|responded)\b", _I
@@ -329,68 +302,136 @@ _REPORTED = re.compile(
 _ROLE = re.compile(rf"\b{_ROLES}\b|\bchair", _I)
 # How near a person's name sits to their role ("Participation Officer Kerry Watson", "chaired by ...").
 _ROLE_REACH = 40
+_MONTHS = frozenset(name.lower() for name in [*calendar.month_name, *calendar.month_abbr, "Sept"] if name)
+_WEEKDAYS = frozenset(name.lower() for name in calendar.day_name)
+_COUNTED_WORD = re.compile(r"[\w%'’-]+|:")
 
 
-def _person(text: str, question: str) -> bool:
-    """A person's name in ``text`` that the question does not give, beside the role it asks about when it
-    asks about one ("Chaired by Alison Sutherland" for "Who chairs the Steering Group?")."""
+def _words(text: str) -> list[str]:
+    return [word.strip(".,;:()'’").lower() for word in text.split()]
+
+
+def _person(quote: Quote, question: str) -> bool:
+    """A person the recogniser finds in the sentence that the question does not name, beside the role it asks
+    about when it asks about one ("Chaired by Alison Sutherland" for "Who chairs the Steering Group?")."""
     asked = question.lower()
     roles = {match.group().lower()[:5] for match in _ROLE.finditer(question)}
-    for run in _CAPITALISED_RUN.finditer(text):
-        # A run of capitals may hold a role and a name together ("Participation Officer Kerry Watson"): the
-        # names are its stretches between words naming bodies, places or roles.
-        stretch: list[str] = []
-        for word in [*run.group().split(), ""]:
-            if word and word.lower() not in _NOT_PERSONAL and not _ROLE.fullmatch(word):
-                stretch.append(word)
-                continue
-            name = " ".join(stretch)
-            stretch = []
-            if not 2 <= len(name.split()) <= 3 or name.lower() in asked:
-                continue
-            around = text[max(0, run.start() - _ROLE_REACH) : run.end() + _ROLE_REACH].lower()
-            if not roles or any(role in around for role in roles):
-                return True
+    for mention in quote.mentions:
+        name = quote.text[mention.start : mention.end]
+        if mention.label != "PERSON" or name.lower() in asked:
+            continue
+        around = quote.text[max(0, mention.start - _ROLE_REACH) : mention.end + _ROLE_REACH].lower()
+        if not roles or any(role in around for role in roles):
+            return True
     return False
 
 
-def _new_name(text: str, question: str) -> bool:
-    """A capitalised name in ``text`` that the question does not already give."""
+def _new_name(quote: Quote, question: str) -> bool:
+    """A person, organisation, place or other named thing in the sentence that the question does not give."""
     asked = question.lower()
-    return any(name.lower() not in asked for name in _CAPITALISED.findall(text) if len(name) > 2)
+    return any(name.lower() not in asked for name in quote.mentioned(*NAMING_ENTITIES))
+
+
+def _is_duration(text: str) -> bool:
+    """A length of time ("two years", "a six-week course", "90 minutes"), not a point in it."""
+    words = _words(text.replace("-", " "))
+    return any(
+        unit in DURATION_UNITS and (before.isdigit() or before in NUMBER_WORDS or before in ("a", "an", "one"))
+        for before, unit in itertools.pairwise(words)
+    )
+
+
+def _has_year(text: str) -> bool:
+    return any(word.isdigit() and len(word) == 4 and word[:2] in ("19", "20") for word in _words(text))
+
+
+def _is_date(text: str) -> bool:
+    """A point in time the recogniser labels DATE: a day, month or year ("Tuesday 25 January", "March 2026",
+    "12/03/2026"), not a length of time, and not a phone number it took for one ("01382 123456")."""
+    named = any(word in _MONTHS or word in _WEEKDAYS for word in _words(text))
+    return not _is_duration(text) and (named or _has_year(text) or "/" in text)
+
+
+def _places(quote: Quote, question: str) -> bool:
+    """A place the question does not give: a town, council area or country (GPE) anywhere, or another name the
+    recogniser finds where a place is given ("at the Burgh Hall", "in Fife", which it may take for an
+    organisation)."""
+    asked = question.lower()
+    for mention in quote.mentions:
+        if quote.text[mention.start : mention.end].lower() in asked:
+            continue
+        if mention.label == "GPE":
+            return True
+        placed = _words(quote.text[: mention.start])[-2:]
+        if mention.label in NAMING_ENTITIES and any(word in PLACING for word in placed):
+            return True
+    return False
+
+
+def _counts(quote: Quote, noun_words: frozenset[str]) -> bool:
+    """A number that counts the asked thing: "34 people", "three schools", or "No of Attendees: 34"."""
+    for mention in quote.mentions:
+        if mention.label not in ("CARDINAL", "QUANTITY") or _CLOCK.search(quote.text[mention.start : mention.end]):
+            continue
+        if not noun_words:
+            return True
+        # A colon is a word of its own: "(10 projects): Hilltown Kinship Circle" counts projects, not kinship.
+        after = _COUNTED_WORD.findall(quote.text[mention.end :].lower())[:3]
+        before = _COUNTED_WORD.findall(quote.text[: mention.start].lower())[-4:]
+        if any(_related(word, noun) for word in after for noun in noun_words):
+            return True
+        if ":" in before and any(_related(word, noun) for word in before for noun in noun_words):
+            return True
+    return False
+
+
+def _shares(quote: Quote) -> bool:
+    """A share or a ratio: "65%", "12 per cent", "more than half", "three times as likely"."""
+    if quote.mentioned("PERCENT"):
+        return True
+    for mention in quote.mentions:
+        if mention.label != "CARDINAL":
+            continue
+        in_words = any(word in FRACTIONS for word in _words(quote.text[mention.start : mention.end]))
+        if in_words or quote.text[mention.end :].lstrip().lower().startswith("times"):
+            return True
+    return False
 
 
 def states(
     kind: FactKind,
-    text: str,
+    quote: Quote,
     noun_words: frozenset[str] = frozenset(),
     question: str = "",
     what: frozenset[str] = frozenset(),
 ) -> bool:
-    """Whether ``text`` states a fact of this kind (a date for DATE, a number for COUNT, ...); an amount or a
-    figure must be of ``what`` the question names, when it names something ("rent", "completion rate")."""
+    """Whether the sentence states a fact of this kind, read from its entities (a DATE for a date, a number
+    counting the asked thing for a count, ...); an amount or a figure must be of ``what`` the question names,
+    when it names something ("rent", "completion rate")."""
+    text = quote.text
+    dates = quote.mentioned("DATE")
     if kind is FactKind.YEAR:
-        return bool(_YEAR.search(text))
+        return any(_has_year(date) for date in dates)
     if kind is FactKind.DATE:
-        return bool(_DATE.search(text) or _YEAR.search(text) or _WEEKDAY.search(text))
+        return any(_is_date(date) for date in dates)
     if kind is FactKind.WEEKDAY:
-        return bool(_WEEKDAY.search(text))
+        return any(word in _WEEKDAYS for date in dates for word in _words(date))
     if kind is FactKind.TIME:
-        return bool(_TIME.search(text))
+        return any(not _is_duration(time) for time in quote.mentioned("TIME")) or bool(_CLOCK.search(text))
     if kind is FactKind.AMOUNT:
-        return bool(_MONEY.search(text)) and _uses(what, text)
+        return bool(quote.mentioned("MONEY")) and _uses(what, text)
     if kind is FactKind.SHARE:
-        return bool(_SHARE.search(text)) and _uses(what, text)
+        return _shares(quote) and _uses(what, text)
     if kind is FactKind.DURATION:
-        return bool(_DURATION.search(text))
+        return any(_is_duration(span) for span in quote.mentioned("DATE", "TIME"))
     if kind is FactKind.COUNT:
-        return _counts(text, noun_words)
+        return _counts(quote, noun_words)
     if kind is FactKind.PLACE:
-        return any(match.group().split()[-1].lower() not in question.lower() for match in _PLACE.finditer(text))
+        return _places(quote, question)
     if kind is FactKind.PERSON:
-        return _person(text, question)
+        return _person(quote, question)
     if kind is FactKind.PERSON_OR_ORGANISATION:
-        return _new_name(text, question)
+        return _new_name(quote, question)
     if kind is FactKind.VIEWS:
         return bool(_REPORTED.search(text))
     if kind is FactKind.CONTACT:
@@ -429,23 +470,6 @@ def _expands(acronym: str, text: str) -> bool:
                 break
             initials += following[0].lower()
         if initials == letters:
-            return True
-    return False
-
-
-def _counts(text: str, noun_words: frozenset[str]) -> bool:
-    """A number that counts the asked thing: "34 people", "three schools", or "No of Attendees: 34"."""
-    words = re.findall(r"[\w%'’-]+|:", text.lower())
-    for position, word in enumerate(words):
-        if not _NUMBER.fullmatch(word) or word.endswith("%"):
-            continue
-        if not noun_words:
-            return True
-        after = words[position + 1 : position + 4]
-        before = words[max(0, position - 4) : position]
-        if any(_related(candidate, noun) for candidate in after for noun in noun_words):
-            return True
-        if ":" in before and any(_related(candidate, noun) for candidate in before for noun in noun_words):
             return True
     return False
 
