@@ -120,7 +120,7 @@ def report_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hyb
     """The report uploaded by an editor into an empty store (hashing embedder)."""
     root = tmp_path_factory.mktemp("injected")
     settings = Settings(store_dir=root / "store", embedding_model="fake-hashing", collection="injected_notes")
-    retriever = HybridRetriever(open_store(settings, HashingEmbeddings()), settings)
+    retriever = HybridRetriever(open_store(settings, HashingEmbeddings(), language()), settings)
     library = Library(retriever.store, retriever, settings)
     outcome = library.upload("fife_review.md", REPORT.encode(), uploaded_by="ed")
     assert "1 line talking to an AI assistant" in outcome.message() and outcome.instructions == (INJECTED,)
