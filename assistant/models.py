@@ -11,6 +11,7 @@ MONTH_NAMES = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # A date at the end of an event's title ("… – Nov 2025", "…: December 2024", "… 25 March 2025"), which the
 # display title replaces with the date read from the notes, written out in full.
 _TRAILING_DATE = re.compile(

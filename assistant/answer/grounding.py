@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from assistant.answer.framing import ABOUT_ASKER, asked_part, framing_removed
 from assistant.answer.language import Language
-from assistant.models import MONTH_NAMES, Passage, SearchResult, spelled_date
+from assistant.models import MONTH_NAMES, WEEKDAY_NAMES, Passage, SearchResult, spelled_date
 from assistant.text import (
     NUMBER_WORDS,
     POSSESSIVE,
@@ -21,9 +21,7 @@ from assistant.text import (
 )
 
 # Months and weekdays are dates, never unknown names.
-_CALENDAR = frozenset(
-    word.lower() for word in (*MONTH_NAMES, *"Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split())
-)
+_CALENDAR = frozenset(word.lower() for word in (*MONTH_NAMES, *WEEKDAY_NAMES))
 # Endings that make another form of one word ("Africa" and "African", "Fife" and "Fifes").
 _WORD_FORMS = ("s", "es", "n", "an", "ans", "ian", "ians", "ns")
 _NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:[.,]\d+)*%?(?![A-Za-z])")  # "any1" and "1st" hold no figure

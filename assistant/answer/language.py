@@ -31,9 +31,6 @@ _SPEAKERS = frozenset(
 _NOMINAL_ROLES = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr", "dative", "ROOT"})
 DEMONSTRATIVES = frozenset({"this", "that", "these", "those"})
 _PLURAL_PRONOUNS = frozenset({"they", "them", "their", "theirs", "themselves", "these", "those"})
-# Where a place is named: GPE (towns, council areas, countries) is the recogniser's surest label; it also takes
-# some towns for organisations ("Fife", "Dundee" after a comma), so those count when a place word leads them in.
-PLACE_ENTITIES = frozenset({"GPE", "LOC", "FAC"})
 # The recogniser runs alone at ingest: in this pipeline it has its own token vectors, so leaving out the tagger,
 # parser and lemmatizer finds the same entities at about twice the speed.
 _NOT_FOR_ENTITIES = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
@@ -69,12 +66,11 @@ class Language:
         present = [name for name in _NOT_FOR_ENTITIES if name in self._pipeline.pipe_names]
         with self._lock:
             docs = list(self._pipeline.pipe(texts, disable=present))
-        return [tuple(Mention(ent.label_, ent.start_char, ent.end_char) for ent in doc.ents) for doc in docs]
+        return [_mentions_of(doc) for doc in docs]
 
     def tagged(self, text: str) -> Quote:
         """The text as a quote with its entities: for a sentence not from the store (a model's, a composed one)."""
-        doc = self.parse(text)
-        return Quote(text, 0, len(text), tuple(Mention(ent.label_, ent.start_char, ent.end_char) for ent in doc.ents))
+        return Quote(text, 0, len(text), _mentions_of(self.parse(text)))
 
     def opens_with_name(self, text: str) -> bool:
         """The text's first word is (part of) a name: a proper noun or a naming entity ("Barnardo's created
@@ -106,6 +102,10 @@ class Language:
         """The words naming what the text is about, in order: its nouns and proper nouns, and a word the tagger
         could not place standing where a noun would ("burnout" in "anything on staff burnout?")."""
         return [token for token in self.parse(text) if _names_something(token)]
+
+
+def _mentions_of(doc: Doc) -> tuple[Mention, ...]:
+    return tuple(Mention(ent.label_, ent.start_char, ent.end_char) for ent in doc.ents)
 
 
 def _stands_for_something(token: Token) -> bool:

@@ -4,7 +4,6 @@ and the words it is about, as opposed to the words that frame it ("I'm a ... and
 Every rule here reads the shape of English questions, never the words of particular ones.
 """
 
-import calendar
 import itertools
 import re
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from spacy.tokens import Token
 
 from assistant.answer.language import NAMING_ENTITIES, Language
 from assistant.answer.lexicon import ASKED_NOUNS, DURATION_UNITS, FRACTIONS, KIND_WORDS, PLACING, REACHING
+from assistant.models import MONTH_NAMES, WEEKDAY_NAMES
 from assistant.sentences import Quote
 from assistant.text import EMAIL, NUMBER_WORDS, tokenize
 
@@ -302,8 +302,9 @@ _REPORTED = re.compile(
 _ROLE = re.compile(rf"\b{_ROLES}\b|\bchair", _I)
 # How near a person's name sits to their role ("Participation Officer Kerry Watson", "chaired by ...").
 _ROLE_REACH = 40
-_MONTHS = frozenset(name.lower() for name in [*calendar.month_name, *calendar.month_abbr, "Sept"] if name)
-_WEEKDAYS = frozenset(name.lower() for name in calendar.day_name)
+# Months as written in full or short ("March", "Mar", "Sept").
+_MONTHS = frozenset({"sept"} | {form.lower() for name in MONTH_NAMES for form in (name, name[:3])})
+_WEEKDAYS = frozenset(name.lower() for name in WEEKDAY_NAMES)
 _COUNTED_WORD = re.compile(r"[\w%'’-]+|:")
 
 
