@@ -38,6 +38,7 @@ from assistant.settings import Settings
 from assistant.ui_ask import AskTab
 from assistant.ui_library import LibraryTab
 from assistant.ui_shell import AssistantBlocks, Context, DownloadFiles
+from assistant.ui_style import CSS, HEAD, theme
 from assistant.ui_tabs import BriefingTab, FinderTab
 from assistant.wiring import assistant_for
 
@@ -65,50 +66,6 @@ DESCRIPTION = (
 SIGN_IN_MESSAGE = f"{TITLE}: sign in to continue. After several wrong passwords, sign-in pauses for a while."
 # Gradio's copies of downloads: swept hourly once a day old (a link works for a day), all removed at exit.
 DOWNLOAD_CACHE = (3600, 24 * 3600)
-
-CSS = """
-.gradio-container { max-width: 1200px !important; margin: auto; }
-#app-header p { margin-top: 0; color: var(--body-text-color-subdued); }
-.source-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; margin: 6px 0; }
-.source-card summary { cursor: pointer; line-height: 1.4; }
-.source-card .num { font-weight: 700; color: var(--color-accent); }
-.source-card .file, .project-card .file { font-family: var(--font-mono); font-size: 0.85em;
-  color: var(--body-text-color-subdued); }
-.source-card blockquote { white-space: pre-wrap; margin: 8px 0 4px; padding-left: 10px;
-  border-left: 3px solid var(--color-accent); }
-.source-card mark { background: #fff1a8; color: inherit; padding: 0 2px; }
-.uploaded { font-size: 0.85em; background: #e8eefc; color: #1d3a8a; border-radius: 4px; padding: 0 5px; }
-.source-card.flash { outline: 3px solid var(--color-accent); }
-.not-covered { border: 1px solid #d9a400; background: #fff8e1; color: #5c4400; border-radius: 8px; padding: 8px 12px; }
-.briefing-preview li { margin-bottom: 6px; }
-.project-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 14px; margin: 10px 0; }
-.project-card h3 { margin: 0 0 4px; }
-.project-card .where, .project-card .contact { color: var(--body-text-color-subdued); margin: 2px 0; }
-#chat a[href*="#source-"], .project-card a { color: var(--color-accent); font-weight: 600; }
-"""
-
-# Citation links in the chat open the matching source card instead of navigating.
-HEAD = """
-<style>
-/* Outside the app's scoped CSS: the page frame itself, narrowed on phones. */
-.main.app { box-sizing: border-box; }
-@media (max-width: 640px) { .main.app { padding: 8px !important; } }
-</style>
-<script>
-document.addEventListener("click", (event) => {
-  const link = event.target.closest && event.target.closest('a[href*="#source-"], a[href*="#project-"]');
-  if (!link) return;
-  event.preventDefault();
-  event.stopPropagation();
-  const card = document.getElementById(link.getAttribute("href").split("#")[1]);
-  if (!card) return;
-  card.open = true;
-  card.scrollIntoView({ behavior: "smooth", block: "center" });
-  card.classList.add("flash");
-  setTimeout(() => card.classList.remove("flash"), 1500);
-}, true);
-</script>
-"""
 
 
 def check_binding(settings: Settings, access: Access | None = None) -> Access:
@@ -174,7 +131,7 @@ def launch(demo: AssistantBlocks, settings: Settings, block: bool = True) -> Any
             show_error=False,
             ssr_mode=False,
             footer_links=[],
-            theme=gr.themes.Soft(),
+            theme=theme(),
             css=CSS,
             head=HEAD,
         )

@@ -47,9 +47,9 @@ def not_covered_html(text: str) -> str:
 def answer_markdown_for_chat(answer: Answer, turn: int) -> str:
     """The answer as a chat message: escaped text, each [n] linked to its source card, then the sources."""
     text = escape_markdown(answer.text)
-    notice = f"*ℹ️ {escape_markdown(answer.notice)}*\n\n" if answer.notice else ""
+    notice = f"*Note: {escape_markdown(answer.notice)}*\n\n" if answer.notice else ""
     if not answer.answered:
-        return f"{notice}> ⚠️ **Not in the notes.** {text}"
+        return f"{notice}> **Not in the notes.** {text}"
     text = ESCAPED_CITATION.sub(lambda match: f"[\\[{match[1]}\\]](#source-{turn}-{match[1]})", text)
     sources = "\n".join(f"{index}. {escape_markdown(citation.label()[len(f'[{citation.n}] '):])}"
                         for index, citation in enumerate(answer.citations, start=1))  # fmt: skip
@@ -142,7 +142,7 @@ def source_cards_html(answerer: Answerer, answer: Answer, turn: int) -> str:
             f'<summary><span class="num">[{citation.n}]</span> {card_heading(meta)}</summary>'
             f"{file_html(meta, links)}<blockquote>{body}</blockquote></details>"
         )
-    return "<h3>Sources</h3>" + "".join(cards)
+    return "<h2>Sources</h2>" + "".join(cards)
 
 
 def project_cards_html(matches: list[ProjectMatch], links: Mapping[str, str] | None = None) -> str:
@@ -157,7 +157,7 @@ def project_cards_html(matches: list[ProjectMatch], links: Mapping[str, str] | N
         passage = match.citations[0].passage
         pages = f" · {html.escape(passage.metadata.pages)}" if passage.metadata.pages else ""
         cards.append(
-            f'<article class="project-card"><h3>{number}. {who}</h3>'
+            f'<article class="project-card"><h2>{number}. {who}</h2>'
             f'<p class="where">{html.escape(match.title)}{pages}{uploaded_html(passage.metadata)}</p>'
             f'<p>{why} <a href="#project-{number}">[{number}]</a></p>{contact}'
             f'<details class="source-card" id="project-{number}"><summary>[{number}] The passage in the notes</summary>'

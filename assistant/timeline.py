@@ -62,8 +62,11 @@ def events_of(entries: Iterable[ManifestEntry]) -> list[Event]:
 
 
 def timeline_html(entries: Iterable[ManifestEntry]) -> str:
-    """The events on a time axis (numbered dots, oldest on the left), and under it the numbered list."""
-    events = events_of(entries)
+    """The events on a time axis (numbered dots, oldest on the left), and under it the numbered list: numbered
+    oldest first, as the axis reads, the undated ones after."""
+    newest = events_of(entries)
+    undated = [event for event in newest if _year_fraction(event.date) is None]
+    events = [event for event in reversed(newest) if _year_fraction(event.date) is not None] + undated
     if not events:
         return '<div class="library-timeline"><p>No documents yet.</p></div>'
     dated = [(number, event) for number, event in enumerate(events, start=1) if _year_fraction(event.date) is not None]
@@ -75,7 +78,7 @@ def timeline_html(entries: Iterable[ManifestEntry]) -> str:
     picture = _svg(dated) if dated else ""
     summary = f"{plural(len(events), 'event')}, {plural(len(dated), 'dated', 'dated')}"
     return (
-        f'<div class="library-timeline" aria-label="{html.escape(summary)}"><h3>Events in the library</h3>'
+        f'<div class="library-timeline" aria-label="{html.escape(summary)}"><h2>Events in the library</h2>'
         f'{picture}<ol class="timeline-events">{items}</ol></div>'
     )
 

@@ -25,6 +25,7 @@ from assistant.retrieval import validate_query
 from assistant.ui_chats import STOPPED, ChatView, answer_record, chat_view, stopped_answer
 from assistant.ui_shell import ALL, Context, Updates, log, user_sentence
 from assistant.ui_side import SidePanel
+from assistant.ui_style import ANNOUNCE_ANSWER
 
 EXAMPLE_QUESTIONS = (
     "What is Wee Breathers?",
@@ -32,7 +33,7 @@ EXAMPLE_QUESTIONS = (
     "What did the family learning collaborative talk about?",
 )
 SUGGESTIONS = 3
-FOUND_HEADING = "<h3>Passages found: the answer is being written</h3>"
+FOUND_HEADING = "<h2>Passages found: the answer is being written</h2>"
 # How long Stop, Retry and Edit wait for a stopped answer to be saved: the model's stream closes at its next
 # chunk, so this is a safety net for a model that sends nothing at all, never a measure of speed.
 STOP_GRACE_S = 10.0
@@ -94,6 +95,7 @@ class AskTab:
     def _conversation(self) -> None:
         self.chatbot = gr.Chatbot(
             label="Conversation",
+            show_label=False,  # its floating label would cover the first line of the answer
             elem_id="chat",
             height=460,
             buttons=["copy", "copy_all"],
@@ -155,6 +157,7 @@ class AskTab:
         ]  # fmt: skip
         for event in answering:
             event.then(**refresh)
+            event.then(None, js=ANNOUNCE_ANSWER, **private)
         self.stop_button.click(None, None, None, cancels=answering, **private).then(
             self.stopped, [self.chatbot, self.conversation_id], self.chatbot, **private
         ).then(**refresh)
@@ -261,7 +264,7 @@ class AskTab:
         citations = [Citation(result.rank, result.passage, result.score) for result in found.results]
         draft = Answer(question, found.standalone_question, found.standalone_question, True, citations, {},
                        "", [])  # fmt: skip
-        return source_cards_html(self.context.answerer, draft, turn).replace("<h3>Sources</h3>", FOUND_HEADING, 1)
+        return source_cards_html(self.context.answerer, draft, turn).replace("<h2>Sources</h2>", FOUND_HEADING, 1)
 
     def _pending(self, view: ChatView, conversation_id: str | None, sources: Any, draft: str = "") -> Updates:
         """The chat while an answer streams in: nothing to suggest or download yet."""
@@ -278,7 +281,7 @@ class AskTab:
         }
 
     def _failed(self, view: ChatView, conversation_id: str | None, question: str, error: Exception) -> Updates:
-        message = {"role": "assistant", "content": f"> ⚠️ {escape_markdown(user_sentence(error))}"}
+        message = {"role": "assistant", "content": f"> **Warning:** {escape_markdown(user_sentence(error))}"}
         view.chat.append(message)
         view.turns.append(None)
         return self._pending(view, conversation_id, gr.update()) | {self.question_box: question}

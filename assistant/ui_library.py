@@ -23,7 +23,7 @@ EDITORS_ONLY = "Only editors can add or remove documents; ask whoever runs this 
 HEADERS = ["Document", "File", "Event", "Date", "Passages", "From", "Added (UTC)"]
 NOTES_FOLDER = "notes folder"
 # The "From" cell of a document with lines that talk to an AI (listed for editors under the table).
-TALKS_TO_ASSISTANT = "⚠️ talks to the assistant"
+TALKS_TO_ASSISTANT = "Warning: talks to the assistant"  # words: an emoji is an empty box without its font
 # In pixels: the table keeps them on a phone too, and scrolls sideways there instead of wrapping letter by letter.
 COLUMN_WIDTHS: list[str | int] = [240, 200, 260, 100, 90, 200, 170]
 CONFIRM_NOTES_FOLDER = "Yes, remove this notes-folder document"
@@ -204,13 +204,13 @@ class LibraryTab:
         cleared = {self.upload_files: None}
         if not access.may_edit(request.username):  # the page hides the controls; the server refuses anyway
             log.warning("Refused an upload by %r, who is not an editor.", request.username)
-            return self._status(f"⚠️ {EDITORS_ONLY}") | cleared
+            return self._status(f"Warning: {EDITORS_ONLY}") | cleared
         uploader = access.display_name(request.username)
         paths = paths or []
         if not paths:
             return self._status("Choose one or more files first.") | cleared
         if len(paths) > settings.max_upload_files:
-            return self._status(f"⚠️ At most {settings.max_upload_files} files at a time, please.") | cleared
+            return self._status(f"Warning: at most {settings.max_upload_files} files at a time, please.") | cleared
         lines = []
         for number, path in enumerate(paths):
 
@@ -221,20 +221,22 @@ class LibraryTab:
                 outcome = self.context.library.upload(
                     Path(path).name, Path(path).read_bytes(), report, uploaded_by=uploader
                 )
-                lines.append("✅ " + escape_markdown(outcome.message()))
+                lines.append("Done: " + escape_markdown(outcome.message()))
             except Exception as error:  # one line per file; the other files still go in
-                lines.append(f"⚠️ {escape_markdown(user_sentence(error).rstrip('.'))}. Nothing else was changed.")
+                lines.append(f"Warning: {escape_markdown(user_sentence(error).rstrip('.'))}. Nothing else was changed.")
         return self._status("\n\n".join(lines)) | cleared
 
     def ask_to_remove(self, source: str | None, request: gr.Request) -> Updates:
         """The first step of a removal: the question, naming the document; for the notes folder's, the box
         to tick as well."""
         if not self.context.access.may_edit(request.username):
-            return {self.status: f"⚠️ {EDITORS_ONLY}", **self.closed()}
+            return {self.status: f"Warning: {EDITORS_ONLY}", **self.closed()}
         entry = self._entry(source)
         if entry is None:
             missing = (
-                f"⚠️ {escape_markdown(source)} is not in the library." if source else "Choose a document to remove."
+                f"Warning: {escape_markdown(source)} is not in the library."
+                if source
+                else "Choose a document to remove."
             )
             return {self.status: missing, **self.closed()}
         what = f"{escape_markdown(entry.source)}, {plural(len(entry.chunk_ids), 'passage')}"
@@ -284,22 +286,24 @@ class LibraryTab:
         named, and a notes-folder document only with its box ticked there."""
         if not self.context.access.may_edit(request.username):
             log.warning("Refused a removal by %r, who is not an editor.", request.username)
-            return self._status(f"⚠️ {EDITORS_ONLY}") | self.closed()
+            return self._status(f"Warning: {EDITORS_ONLY}") | self.closed()
         if not source:
             return self._status("Choose a document to remove.") | self.closed()
         if asked is not None and asked != source:  # the choice changed under an open question
             return {
-                self.status: f"⚠️ Nothing was removed: ask again to remove {escape_markdown(source)}.",
+                self.status: f"Warning: nothing was removed: ask again to remove {escape_markdown(source)}.",
                 **self.closed(),
             }
         entry = self._entry(source)
         if entry is not None and not self.context.library.is_upload(entry) and not (notes_confirmed and asked):
-            refusal = f"⚠️ {escape_markdown(source)} comes from the notes folder; tick “{CONFIRM_NOTES_FOLDER}” first."
+            refusal = (
+                f"Warning: {escape_markdown(source)} comes from the notes folder; tick “{CONFIRM_NOTES_FOLDER}” first."
+            )
             return {self.status: refusal}
         try:
             removed = self.context.library.remove(source)
         except Exception as error:
-            return self._status(f"⚠️ {escape_markdown(user_sentence(error))}") | self.closed()
+            return self._status(f"Warning: {escape_markdown(user_sentence(error))}") | self.closed()
         return self._status(f"Removed {escape_markdown(source)} ({plural(removed, 'passage')}).") | self.closed()
 
     def role_view(self, request: gr.Request) -> Updates:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from assistant.conversations import ConversationSummary
 from assistant.errors import PromiseError
 from assistant.ui_chats import chat_view, write_conversation
 from assistant.ui_shell import ALL, Updates, filter_choices
@@ -21,6 +22,7 @@ PAST_CHATS_SHOWN = 50
 # The conversation id kept in the browser: not a secret (another user's id opens nothing), so a fixed key
 # lets a reload after a restart of the app reopen it too.
 SAVED_CHAT_KEY = "promise-assistant-chat"
+ANY_DATE = "any date"
 
 
 class SidePanel:
@@ -35,7 +37,7 @@ class SidePanel:
                 self.rename_button = gr.Button("Rename", size="sm", elem_id="rename-chat")
                 self.delete_button = gr.Button("Delete chat", size="sm", variant="stop", elem_id="delete-chat")
         events, sources = filter_choices(context.library)
-        gr.Markdown("### Filters")
+        gr.Markdown("## Filters")
         self.event_filter = gr.Dropdown(
             events, value=ALL, label="Event", allow_custom_value=True, elem_id="event-filter"
         )
@@ -46,10 +48,11 @@ class SidePanel:
             label="Organisation or project", max_length=200, elem_id="organisation-filter"
         )
         with gr.Row():
-            self.date_from = gr.Textbox(
-                label="From", placeholder="2025-01", max_length=10, min_width=90, elem_id="date-from"
-            )
-            self.date_to = gr.Textbox(label="To", placeholder="2025-12", max_length=10, min_width=90, elem_id="date-to")
+            # No sample date as a placeholder: one reads as a filter already set. The format is said under them.
+            self.date_from = gr.Textbox(label="From", placeholder=ANY_DATE, max_length=10, min_width=90,
+                                        elem_id="date-from")  # fmt: skip
+            self.date_to = gr.Textbox(label="To", placeholder=ANY_DATE, max_length=10, min_width=90, elem_id="date-to")
+        gr.Markdown("Dates as 2025, 2025-03 or 2025-03-14; left empty, no date is left out.", elem_id="date-help")
         self.download_answer = gr.DownloadButton("Download answer (Markdown)", visible=False, elem_id="download-answer")
         self.export_markdown = gr.DownloadButton("Export chat (Markdown)", visible=False, elem_id="export-md")
         self.export_word = gr.DownloadButton("Export chat (Word)", visible=False, elem_id="export-docx")
@@ -112,7 +115,7 @@ class SidePanel:
         """The past chats (newest first, this one chosen), the chat kept in the browser, its exports."""
         conversations = self.tab.context.conversations
         chats = conversations.list(user, limit=PAST_CHATS_SHOWN)
-        choices = [(chat.title, chat.id) for chat in chats]
+        choices = [(past_chat_label(chat), chat.id) for chat in chats]
         chosen = conversation_id if any(chat.id == conversation_id for chat in chats) else None
         exports = self._exports(user, chosen) if chosen else None
         return {
@@ -134,3 +137,9 @@ class SidePanel:
             return tuple(str(write_conversation(title, answers, path)) for path in paths)  # type: ignore[return-value]
         except PromiseError:
             return None  # the chat still shows; only its export is missing
+
+
+def past_chat_label(chat: ConversationSummary) -> str:
+    """A past chat's title and when it was last active, so chats of the same title can be told apart."""
+    when = chat.updated_at.replace("T", " ")[:16]
+    return f"{chat.title} ({when} UTC)" if when else chat.title

@@ -49,7 +49,7 @@ class FinderTab:
                 context, "Describe a challenge", "e.g. we lose young people during onboarding", "challenge",
                 "Find projects", "find-projects",
             )  # fmt: skip
-            self.status = gr.Markdown(latex_delimiters=[])
+            self.status = gr.Markdown(latex_delimiters=[], elem_id="projects-status")
             self.cards = gr.HTML(elem_id="projects")
             self.csv = gr.DownloadButton("Download CSV", visible=False, elem_id="projects-csv")
 
@@ -64,10 +64,10 @@ class FinderTab:
         try:
             matches = self.context.assistant.finder.find(challenge, k=8)
         except Exception as error:
-            return self._result("", None, f"⚠️ {escape_markdown(user_sentence(error))}")
+            return self._result("", None, f"Warning: {escape_markdown(user_sentence(error))}")
         rows = project_rows(matches)
         if not rows:
-            return self._result("", None, "⚠️ The notes don't describe projects that tackled this.")
+            return self._result("", None, "Note: the notes don't describe projects that tackled this.")
         found = f"{plural(len(rows), 'project')} found, best match first."
         cards = project_cards_html(matches, original_links(self.context.answerer))
         path = self.context.files.path(challenge, ".csv")
@@ -93,7 +93,8 @@ class BriefingTab:
                 "Write briefing", "write-briefing",
             )  # fmt: skip
             self.preview = gr.HTML(elem_id="briefing", css_template=BRIEFING_CSS)
-            self.files = gr.File(label="Download (Markdown and Word)", file_count="multiple")
+            # Hidden by the CSS while empty (ui_style): after a refusal an empty box would look like a failed one.
+            self.files = gr.File(label="Download (Markdown and Word)", file_count="multiple", elem_id="briefing-files")
 
     def wire(self) -> None:
         outputs = [self.preview, self.files]
@@ -125,7 +126,7 @@ def briefing_preview(answerer: Answerer, briefing: Briefing) -> str:
         question=briefing.topic, standalone_question=briefing.topic, text=" ".join(briefing.points), answered=True,
         citations=briefing.citations, timings={}, generator=briefing.generator, suggestions=[],
     )  # fmt: skip
-    cards = source_cards_html(answerer, as_answer, BRIEFING_TURN).removeprefix("<h3>Sources</h3>")
+    cards = source_cards_html(answerer, as_answer, BRIEFING_TURN).removeprefix("<h2>Sources</h2>")
     return f'{linked}<div class="briefing-passages"><h3>The passages</h3>{cards}</div>'
 
 

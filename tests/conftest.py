@@ -37,6 +37,18 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 SEEDS = PROJECT_ROOT / "seeds"
 DEV_CASES = PROJECT_ROOT / "tests" / "data" / "dev.jsonl"
 PATIENCE_S = 180.0  # a safety net for waits on a process or a condition, never a measure of speed
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Chromium as root in a container, with no network beyond loopback: no sandbox, no background calls.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+BROWSER_WAIT_MS = 60_000  # a safety net for a page, never a measure of speed
 
 
 @functools.cache
@@ -354,3 +366,16 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> "Answerer":
 def conversation(forum: "Answerer", question: str) -> list[dict[str, str]]:
     """A one-exchange history: the question and the forum's answer to it."""
     return [{"role": "user", "content": question}, {"role": "assistant", "content": forum.answer(question).text}]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for one test module; Playwright's checks wait as long as a busy machine needs."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=BROWSER_WAIT_MS)  # a busy machine is slow, not wrong
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+    expect.set_options(timeout=5_000)  # Playwright's default, for the other test modules

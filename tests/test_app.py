@@ -161,7 +161,7 @@ def test_an_upload_is_searchable_straight_after(app: tuple[Client, Library, Sett
     )
     status, documents, *_ = client.predict([handle_file(str(notes))], api_name="/upload")
     try:
-        assert status.startswith("✅") and "Harbour Lights notes.md" in plain(status)
+        assert status.startswith("Done:") and "Harbour Lights notes.md" in plain(status)
         rows = [dict(zip(documents["headers"], row, strict=False)) for row in documents["data"]]  # by column name
         assert any(
             "Harbour Lights notes.md" in row.values()
@@ -205,7 +205,7 @@ def test_a_bad_upload_is_rejected_and_changes_nothing(
     path = tmp_path / name
     path.write_bytes(content)
     status, *_ = client.predict([handle_file(str(path))], api_name="/upload")
-    assert status.startswith("⚠️") and reason in plain(status) and "Nothing else was changed" in status
+    assert status.startswith("Warning:") and reason in plain(status) and "Nothing else was changed" in status
     assert {entry.source: entry.chunk_ids for entry in library.documents()} == before
     assert not (settings.upload_dir / name).exists()
 

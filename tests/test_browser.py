@@ -8,7 +8,6 @@ README shows: a plain ``make test`` leaves the working tree as it was.
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,21 +20,10 @@ from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import open_store
-from tests.conftest import free_port, language
+from tests.conftest import CHROMIUM, free_port, language
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Where the screenshots go when asked for (relative to the project), instead of a temporary folder.
 SCREENSHOTS_VARIABLE = "PROMISE_SCREENSHOTS"
-# Chromium as root in a container, with no network beyond loopback: no sandbox, no background calls.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [
     pytest.mark.slow,
@@ -68,16 +56,6 @@ def app_url(real_settings: Settings, real_embeddings) -> Iterator[str]:
     demo.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def settle(page) -> None:
     """Wait until no component shows Gradio's pending state, so a screenshot shows the result."""
     from playwright.sync_api import expect
@@ -101,14 +79,14 @@ def test_a_question_in_the_browser_gets_a_cited_answer_and_its_passage(
     expect(card).to_be_visible(timeout=60_000)
     answer = page.locator("#chat .message.bot, #chat [data-testid='bot']").last
     expect(answer).to_contain_text("Wee Breathers", timeout=60_000)
-    expect(answer.get_by_role("link", name="[1]").first).to_be_visible(timeout=60_000)  # the answer has ended
+    expect(answer.get_by_role("link", name="source 1:").first).to_be_visible(timeout=60_000)  # the answer has ended
     expect(card.locator("summary")).to_contain_text("Scottish Attachment in Action")
     expect(card.locator("summary")).to_contain_text("Showcase")
     expect(card.locator("summary")).not_to_contain_text(re.compile(r"\d{3}_[0-9a-f]{16}"))  # titled, not hashed
 
     passage = card.locator("blockquote")
     expect(passage).to_be_hidden()
-    answer.get_by_role("link", name="[1]").first.click()
+    answer.get_by_role("link", name="source 1:").first.click()
     expect(passage).to_be_visible()
     expect(passage.locator("mark")).to_contain_text("Wee Breathers")
     settle(page)

@@ -39,9 +39,18 @@ from assistant.feedback import CSV_HEADER, FeedbackStore
 from assistant.llm import make_llm
 from assistant.prompts import Prompts
 from assistant.settings import Settings
-from tests.conftest import PATIENCE_S, child_env, fake_core, free_port, language, paused_lines, running_app, wait_for
+from tests.conftest import (
+    CHROMIUM,
+    PATIENCE_S,
+    child_env,
+    fake_core,
+    free_port,
+    language,
+    paused_lines,
+    running_app,
+    wait_for,
+)
 from tests.fake_endpoint import ScriptedEndpoint
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [
     pytest.mark.slow,
@@ -50,20 +59,7 @@ pytestmark = [
     ),
 ]
 
-WAIT_MS = 60_000  # a safety net for the page, never a measure of speed
 PASSWORDS = {"ann": "ann reads the notes", "bob": "bob reads them too"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=WAIT_MS)  # a busy machine is slow, not wrong: wait as long as it takes
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-    expect.set_options(timeout=5_000)  # Playwright's default, for the other test modules
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +76,7 @@ def opened(browser: Any, url: str) -> Any:
 
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.goto(url)
-    expect(page.get_by_label("Your question")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_label("Your question")).to_be_visible()
     return page
 
 
@@ -94,8 +90,8 @@ def ask(page: Any, question: str) -> Any:
     box.fill(question)
     box.press("Enter")
     chat = page.locator("#chat")
-    expect(chat).to_contain_text(question, timeout=WAIT_MS)
-    expect(bot_messages(page)).to_have_count(answers + 1, timeout=WAIT_MS)
+    expect(chat).to_contain_text(question)
+    expect(bot_messages(page)).to_have_count(answers + 1)
     settled(page)
     return chat
 
@@ -104,7 +100,7 @@ def settled(page: Any) -> None:
     """No event running: nothing pending or streaming on the page."""
     from playwright.sync_api import expect
 
-    expect(page.locator(".pending, .generating")).to_have_count(0, timeout=WAIT_MS)
+    expect(page.locator(".pending, .generating")).to_have_count(0)
 
 
 def bot_messages(page: Any) -> Any:
@@ -127,7 +123,7 @@ def test_a_reload_keeps_the_chat_and_a_past_chat_reopens(browser: Any, app: tupl
     chat = ask(page, "Who is it for?")  # a follow-up: its cards are turn 2's
     expect(page.locator("#sources details#source-2-1")).to_be_visible()
     page.reload()
-    expect(chat).to_contain_text("Who is it for?", timeout=WAIT_MS)
+    expect(chat).to_contain_text("Who is it for?")
     expect(chat).to_contain_text("What is Wee Breathers?")
     expect(bot_messages(page)).to_have_count(2)
     expect(page.locator("#sources details#source-2-1")).to_be_visible()  # the last answer's cards, redrawn
@@ -138,15 +134,15 @@ def test_a_reload_keeps_the_chat_and_a_past_chat_reopens(browser: Any, app: tupl
     ask(page, "Which projects help families at home?")
     expect(past_chats(page).first).to_contain_text("Which projects help families at home?")  # newest first
     past_chats(page).filter(has_text="What is Wee Breathers?").click()
-    expect(chat).to_contain_text("Who is it for?", timeout=WAIT_MS)
+    expect(chat).to_contain_text("Who is it for?")
     expect(chat).not_to_contain_text("Which projects help families at home?")
 
     page.get_by_text("Rename or delete this chat").click()
     page.get_by_label("New title").fill("Wee Breathers, who for")
     page.get_by_role("button", name="Rename", exact=True).click()
-    expect(past_chats(page).filter(has_text="Wee Breathers, who for")).to_have_count(1, timeout=WAIT_MS)
+    expect(past_chats(page).filter(has_text="Wee Breathers, who for")).to_have_count(1)
     page.get_by_role("button", name="Delete chat").click()
-    expect(past_chats(page).filter(has_text="Wee Breathers, who for")).to_have_count(0, timeout=WAIT_MS)
+    expect(past_chats(page).filter(has_text="Wee Breathers, who for")).to_have_count(0)
     expect(bot_messages(page)).to_have_count(0)
     titles = [chat.title for chat in ConversationStore(settings.conversations_path).list(LOCAL_USER)]
     assert "Wee Breathers, who for" not in titles and "Which projects help families at home?" in titles
@@ -178,7 +174,7 @@ def test_retry_asks_the_last_question_again_and_edit_puts_it_back(browser: Any, 
     expect(bot_messages(page)).to_have_count(2)
 
     page.get_by_role("button", name="Edit last question").click()
-    expect(page.get_by_label("Your question")).to_have_value("Who created Wee Breathers?", timeout=WAIT_MS)
+    expect(page.get_by_label("Your question")).to_have_value("Who created Wee Breathers?")
     expect(bot_messages(page)).to_have_count(1)
     ask(page, "Who is Wee Breathers for?")
     expect(bot_messages(page)).to_have_count(2)
@@ -198,7 +194,7 @@ def test_the_passages_come_first_and_a_refusal_is_said_once(browser: Any, app: t
     expect(page.locator("#download-answer")).to_be_visible()
     chat = ask(page, "What is the capital of France?")
     expect(chat).to_contain_text("Not in the notes")
-    expect(page.locator("#sources")).not_to_contain_text("the notes", timeout=WAIT_MS)  # not again below it
+    expect(page.locator("#sources")).not_to_contain_text("the notes")  # not again below it
     expect(page.locator(".not-covered")).to_have_count(0)
     expect(page.locator("#download-answer")).to_be_hidden()
     page.close()
@@ -232,7 +228,7 @@ def test_a_whole_conversation_exports_as_markdown_and_word(browser: Any, app: tu
     page.get_by_role("button", name="New chat").click()
     ask(page, "What is Wee Breathers?")
     ask(page, "Which projects help families at home?")
-    expect(page.locator("#export-md")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#export-md")).to_be_visible()
 
     def exported() -> str:
         """The Markdown export once it holds the second answer (it is rewritten just after each answer)."""
@@ -364,7 +360,7 @@ def test_stop_closes_the_models_stream_and_leaves_no_request_running(
     box.press("Enter")
     wait_for(MODEL.started.is_set, "the model to be asked")
     # Sources first: the passages found are shown while the answer is still being written.
-    expect(page.locator("#sources")).to_contain_text("Passages found", timeout=WAIT_MS)
+    expect(page.locator("#sources")).to_contain_text("Passages found")
     expect(page.locator("#sources details.source-card").first).to_be_visible()
     expect(bot_messages(page)).to_have_count(0)
     page.get_by_role("button", name="Stop").click()
@@ -374,7 +370,7 @@ def test_stop_closes_the_models_stream_and_leaves_no_request_running(
     wait_for(MODEL.closed.is_set, "the model's stream to be closed")
     assert MODEL.delivered < CHUNKS, "the model's stream ran to its end: Stop did not abandon it"
     wait_for(lambda: all(job is None for job in demo._queue.active_jobs), "no request still running")
-    expect(page.locator("#chat .generating, #chat .pending")).to_have_count(0, timeout=WAIT_MS)
+    expect(page.locator("#chat .generating, #chat .pending")).to_have_count(0)
     expect(page.locator("#chat")).to_contain_text("Stopped before the answer was finished")
     store = ConversationStore(settings.conversations_path)
     conversation = store.list(LOCAL_USER)[0]
@@ -405,13 +401,13 @@ def test_stop_during_a_ten_second_answer_closes_the_http_stream_and_retry_works_
             box = page.get_by_label("Your question")
             box.fill("What is Wee Breathers?")
             box.press("Enter")
-            expect(bot_messages(page)).to_have_count(1, timeout=WAIT_MS)  # the first sentences are shown
+            expect(bot_messages(page)).to_have_count(1)  # the first sentences are shown
             wait_for(lambda: endpoint.words_sent >= 50, "the answer to be half written")
             page.get_by_role("button", name="Stop").click()
             pressed = time.monotonic()
             closed_at = wait_for(lambda: endpoint.closed_at, "the endpoint to see its stream closed", timeout=10)
             assert closed_at - pressed < 1.0 and endpoint.finished == 0
-            expect(bot_messages(page).last).to_contain_text("Stopped before the answer was finished", timeout=WAIT_MS)
+            expect(bot_messages(page).last).to_contain_text("Stopped before the answer was finished")
             settled(page)
             shown = bot_messages(page).last.inner_text().replace("Stopped before the answer was finished.", "").strip()
             store = ConversationStore(settings.conversations_path)
@@ -421,7 +417,7 @@ def test_stop_during_a_ten_second_answer_closes_the_http_stream_and_retry_works_
 
             endpoint.seconds_per_word = 0.0
             page.get_by_role("button", name="Retry").click()  # at once: no "still being written"
-            expect(bot_messages(page).last).to_contain_text("Sources", timeout=WAIT_MS)
+            expect(bot_messages(page).last).to_contain_text("Sources")
             settled(page)
             expect(page.locator("#chat")).not_to_contain_text("still being written")
             saved = wait_for(lambda: (found := store.messages(conversation.id, LOCAL_USER))[1:] and found, "the answer")
@@ -442,7 +438,7 @@ def signed_in(browser: Any, url: str, name: str) -> Any:
     page.get_by_label("username").fill(name)
     page.get_by_label("password").fill(PASSWORDS[name])
     page.get_by_role("button", name="Login").click()
-    expect(page.get_by_label("Your question")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_label("Your question")).to_be_visible()
     return page
 
 
@@ -462,9 +458,11 @@ def test_two_signed_in_users_never_see_each_others_chats_or_feedback(browser: An
         wait_for(lambda: len(feedback.rows()) == 2, "both ratings to be stored")
         for page in (ann, bob):
             page.reload()
-            expect(past_chats(page)).to_have_count(1, timeout=WAIT_MS)
-        expect(past_chats(ann)).to_have_text(["What is Wee Breathers?"])
-        expect(past_chats(bob)).to_have_text(["Which projects help families at home?"])
+            expect(past_chats(page)).to_have_count(1)
+        expect(past_chats(ann)).to_have_text(
+            [re.compile(r"^\s*What is Wee Breathers\? \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)$")]
+        )
+        expect(past_chats(bob)).to_have_text([re.compile(r"^\s*Which projects help families at home\? \(")])
         expect(bob.locator("#chat")).not_to_contain_text("Wee Breathers")
         assert [(row.rating, row.question) for row in feedback.rows("ann")] == [("down", "What is Wee Breathers?")]
         assert [(row.rating, row.question) for row in feedback.rows("bob")] == [

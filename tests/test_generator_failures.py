@@ -165,5 +165,5 @@ def test_the_chat_shows_the_notice_as_one_line_above_the_answer(retriever, real_
     llm = FlakyChat(reply=WEE_BREATHERS, fail_after={0: 0, 1: 0})
     answer = answerer(retriever, real_settings, llm, Restarts(works=False)).answer("What is Wee Breathers?")
     first_line, _, rest = answer_markdown_for_chat(answer, turn=1).partition("\n\n")
-    assert first_line.startswith("*ℹ️ The model did not answer") and "ConnectionError" in first_line
+    assert first_line.startswith("*Note: The model did not answer") and "ConnectionError" in first_line
     assert "Scottish Attachment in Action" in rest and "(#source-1-1)" in rest

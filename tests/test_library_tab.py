@@ -73,6 +73,15 @@ def test_the_timeline_draws_each_event_once_and_escapes_every_name() -> None:
     assert "No documents yet" in timeline_html([])
 
 
+def test_the_timeline_numbers_events_as_its_axis_reads_left_to_right() -> None:
+    entries = [entry(f"{year}.txt", f"Event {year}", f"{year}-06") for year in (2025, 2023, 2024)]
+    picture = timeline_html([*entries, entry("u.txt", "Undated event", None)])
+    dots = re.findall(r'<circle cx="([\d.]+)".*?class="num">(\d+)</text>', picture)
+    assert [number for _, number in sorted(dots, key=lambda dot: float(dot[0]))] == ["1", "2", "3"]
+    listed = re.findall(r'<li value="(\d)"><b>[^<]*</b> · ([^(]+) \(', picture)
+    assert listed == [("1", "Event 2023"), ("2", "Event 2024"), ("3", "Event 2025"), ("4", "Undated event")]
+
+
 # --- the endpoint -----------------------------------------------------------------------------------
 
 
@@ -88,12 +97,12 @@ def test_the_api_cannot_remove_a_notes_folder_document_without_the_pages_second_
 ) -> None:
     api, library = client
     status, *_ = api.predict(SEED, api_name="/remove")
-    assert status.startswith("⚠️") and "notes folder" in status
+    assert status.startswith("Warning:") and "notes folder" in status
     assert SEED in {item.source for item in library.documents()}
     # The confirmation is the page's state, not a parameter anyone can send: a forged "yes" is ignored.
     with contextlib.suppress(AppError):
         status, *_ = api.predict(SEED, True, api_name="/remove")
-        assert status.startswith("⚠️")
+        assert status.startswith("Warning:")
     assert SEED in {item.source for item in library.documents()}
 
 

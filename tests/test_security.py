@@ -38,6 +38,8 @@ from assistant.store import ChunkStore, open_store
 from assistant.wiring import assistant_for
 from ingest.pipeline import ingest_paths
 from tests.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
     HashingEmbeddings,
     assistant_command,
     child_env,
@@ -48,7 +50,6 @@ from tests.conftest import (
     wait_for,
 )
 from tests.test_app import downloaded, last_message, plain
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 PASSWORDS = {"ann": "ann reads the notes", "ed": "ed edits the library", "mallory": "mallory uploads things"}
 ROLES: dict[str, Role] = {"ann": "reader", "ed": "editor", "mallory": "editor"}
@@ -135,7 +136,7 @@ def uploaded(base: str, path: Path, text: str, by: str = "ed") -> Iterator[None]
     path.write_text(text, encoding="utf-8")
     status, *_ = client_for(base, by).predict([handle_file(str(path))], api_name="/upload")
     try:
-        assert status.startswith("✅"), status
+        assert status.startswith("Done:"), status
         yield
     finally:
         client_for(base, "ed").predict(path.name, False, api_name="/remove")  # an upload: no notes-folder box
@@ -283,7 +284,7 @@ def test_a_reader_cannot_upload_or_remove_through_the_api(
     with pytest.raises(httpx.HTTPStatusError, match="403"):  # Gradio's upload route itself refuses a reader
         reader.predict([handle_file(str(notes))], api_name="/upload")
     status, *_ = reader.predict(SEED, True, api_name="/remove")  # even with the notes-folder box ticked
-    assert status.startswith("⚠️") and "Only editors" in status
+    assert status.startswith("Warning:") and "Only editors" in status
     assert {entry.source: entry.chunk_ids for entry in library.documents()} == before
     assert not (library.settings.upload_dir / "takeover.txt").exists()
     # The page starts with the library's controls hidden; only an editor's page load shows them.
