@@ -64,6 +64,8 @@ DESCRIPTION = (
     "meetings). Every sentence cites the passage it comes from; when the notes don't cover a question, it says so."
 )
 SIGN_IN_MESSAGE = f"{TITLE}: sign in to continue. After several wrong passwords, sign-in pauses for a while."
+# The guard lets Gradio sign a user out only on a POST from the app's own page (see assistant.guard).
+SIGN_OUT = "() => fetch(new URL('logout', document.baseURI), {method: 'POST'}).then(() => window.location.reload())"
 # Gradio's copies of downloads: swept hourly once a day old (a link works for a day), all removed at exit.
 DOWNLOAD_CACHE = (3600, 24 * 3600)
 
@@ -90,6 +92,9 @@ def build_ui(answerer: Answerer, library: Library) -> AssistantBlocks:
     )  # fmt: skip
     with AssistantBlocks(title=TITLE, analytics_enabled=False, delete_cache=DOWNLOAD_CACHE) as demo:
         gr.Markdown(f"# {TITLE}\n{DESCRIPTION}", elem_id="app-header")
+        if context.access.required:
+            sign_out = gr.Button("Sign out", size="sm", variant="secondary", elem_id="sign-out")
+            sign_out.click(None, js=SIGN_OUT, api_visibility="private")
         with gr.Tabs():
             ask = AskTab(context)
             finder = FinderTab(context)
@@ -102,6 +107,7 @@ def build_ui(answerer: Answerer, library: Library) -> AssistantBlocks:
     demo.queue(default_concurrency_limit=settings.concurrency)
     demo.access = context.access
     demo.downloads = context.files
+    demo.library = library
     return demo
 
 
@@ -111,8 +117,9 @@ def launch(demo: AssistantBlocks, settings: Settings, block: bool = True) -> Any
     access = check_binding(settings, demo.access)
     loopback = settings.host in LOOPBACK_HOSTS
     guard = Middleware(
-        Guard, access=access, throttle=SignInThrottle(settings), uploads=UploadLimits(settings), loopback=loopback
-    )
+        Guard, access=access, throttle=SignInThrottle(settings), uploads=UploadLimits(settings), loopback=loopback,
+        originals=demo.library.original,
+    )  # fmt: skip
     try:
         return demo.launch(
             server_name=settings.host,

@@ -21,6 +21,13 @@
   into its cache before any event can refuse it. Here only editors may send files; each user's bytes
   within a window are capped, an upload that would leave the disk below its floor is refused on its
   declared size before a byte is read, and the files the route saved are deleted minutes later.
+- **Originals.** A card's "open the original" names the document (``/originals/<file name>``); here that
+  becomes Gradio's own file route, whose URL would show where the file sits on the server.
+- **Sign-out.** Gradio signs a user out on any ``GET /logout``, so a link or an image on any page could;
+  here only a ``POST`` from the app's own origin does (the app's Sign out button).
+- **What Gradio would answer with a traceback**: its named-parameter routes (``/gradio_api/call/v2/<name>``)
+  for an endpoint that is not public (all of the app's), and text holding a lone UTF-16 surrogate, which
+  no database or page can store, are refused here with one sentence.
 - **Framing.** Every response forbids being shown in a frame of another origin: otherwise a page on
   another port could show the app, signed in, under its own and steer the user's clicks onto "Remove
   document".
@@ -37,7 +44,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -72,6 +79,10 @@ SESSION_IN_PATH = re.compile(r"/gradio_api/(?:heartbeat/([^/]+)/?|stream/([^/]+)
 JOB_RESULTS = re.compile(r"/gradio_api/call/(?:v2/)?[^/]+/([^/]+)/?")
 JOB_CALLS = re.compile(r"/gradio_api/call/(?:v2/)?[^/]+/?")
 DEEP_LINK_PATHS = frozenset({"/gradio_api/deep_link", "/gradio_api/deep_link/"})
+ORIGINALS_PREFIX = "/originals/"  # assistant.rendering.ORIGINALS_ROUTE
+LOGOUT_PATHS = frozenset({"/logout", "/logout/"})
+NAMED_PARAMETER_CALLS = re.compile(r"/gradio_api/call/v2/([^/]+)/?")
+UNSTORABLE_TEXT = "The request holds text that is not valid Unicode (a lone surrogate); nothing was done with it."
 # Sessions and deep links remembered (oldest forgotten first): far more than one app has at once; Gradio's
 # own session store holds 10,000.
 _REMEMBERED = 100_000
@@ -87,9 +98,16 @@ class Guard:
     """ASGI middleware: installed through ``launch(app_kwargs={"middleware": [...]})``."""
 
     def __init__(
-        self, app: ASGIApp, access: Access, throttle: SignInThrottle, uploads: "UploadLimits", loopback: bool
+        self,
+        app: ASGIApp,
+        access: Access,
+        throttle: SignInThrottle,
+        uploads: "UploadLimits",
+        loopback: bool,
+        originals: Callable[[str], Path | None],
     ) -> None:
         self.app = app
+        self.originals = originals  # a document's name -> the file the app serves for it, or None
         self.access = access
         self.throttle = throttle
         self.loopback = loopback
@@ -102,14 +120,40 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if scope["path"].startswith(ORIGINALS_PREFIX):
+            original = self.originals(scope["path"][len(ORIGINALS_PREFIX) :])
+            if original is None:
+                message = "That document is not in the library (or its file is not served)."
+                await JSONResponse({"detail": message}, status_code=404)(scope, receive, send)
+                return
+            served = FILE_PREFIXES[0] + str(original)
+            scope = {**scope, "path": served, "raw_path": quote(served).encode("ascii")}
         send = _unframed(send, scope["path"])
         refusal = self._refusal(headers)
         if refusal:
             log.warning("Refused %s %s from %s: %s", scope["method"], scope["path"][:100], _address(scope), refusal)
             await JSONResponse({"detail": refusal}, status_code=403)(scope, receive, send)
             return
+        if scope["path"] in LOGOUT_PATHS and scope["method"] != "POST":
+            message = "Sign out with the app's Sign out button."
+            await JSONResponse({"detail": message}, status_code=405, headers={"Allow": "POST"})(scope, receive, send)
+            return
+        if scope["path"] in LOGOUT_PATHS:
+            scope = {**scope, "method": "GET"}  # Gradio's own sign-out, reached only this way
+        named = NAMED_PARAMETER_CALLS.fullmatch(scope["path"])
+        if scope["method"] == "POST" and named and not _public_endpoint(scope["app"], named[1]):
+            await _drained(receive)
+            message = f"There is no public API endpoint named {named[1][:60]!r}."
+            await JSONResponse({"detail": message}, status_code=404)(scope, receive, send)
+            return
         user = _signed_in_user(scope["app"], headers) if self.access.required else None
         receive, payload = await _json_payload(scope, receive, headers)
+        if payload is not None and not _storable(payload):
+            log.warning(
+                "Refused %s %s from %s: a lone surrogate.", scope["method"], scope["path"][:100], _address(scope)
+            )
+            await JSONResponse({"detail": UNSTORABLE_TEXT}, status_code=400)(scope, receive, send)
+            return
         if self.access.required:
             sessions = self._sessions_named(scope, payload)
             if not all(self.sessions.claim(session, user) for session in sessions) or not self._deep_link_allowed(
@@ -496,6 +540,22 @@ def _sends_files(scope: Scope, payload: dict[str, Any] | None) -> bool:
     else:
         return False
     return any(getattr(block, "data_model", None) in (FileData, ListFiles) for fn in functions for block in fn.inputs)
+
+
+def _public_endpoint(app: Any, name: str) -> bool:
+    """Whether an event is published under ``name`` for Gradio's named-parameter route (which reads only
+    the public API's description, and fails on any other name)."""
+    return any(fn.api_name == name and fn.api_visibility == "public" for fn in app.get_blocks().fns.values())
+
+
+def _storable(payload: Any) -> bool:
+    """Whether every string in a JSON payload is valid Unicode: ``json`` reads "\\ud800" as a lone surrogate,
+    which UTF-8 (SQLite's, a page's) cannot encode."""
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _paths_in(body: bytes) -> list[Path]:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from confusable_homoglyphs import confusables
+
 from assistant.errors import DocumentError
 from assistant.provenance import LOCAL_USER, Upload, read_records, write_atomically, write_records
 from assistant.retrieval import HybridRetriever
@@ -83,12 +85,41 @@ def safe_name(name: str) -> str:
     return stem + suffix
 
 
+def look_alike_key(name: str) -> str:
+    """What a file name looks like in a list: the same for names that differ only in case, in compatibility
+    forms (full-width letters) or in letters borrowed from another script ("Ηarbour.md" with a Greek Eta,
+    Cyrillic "е" for "e"), by Unicode's confusables (the ``confusable-homoglyphs`` data)."""
+    shown = []
+    for character in unicodedata.normalize("NFKC", name):
+        if not character.isascii():
+            found = confusables.is_confusable(character, greedy=True) or []
+            alike = [glyph["c"] for entry in found for glyph in entry["homoglyphs"] if glyph["c"].isascii()]
+            character = alike[0] if alike else character
+        shown.append(character)
+    return "".join(shown).casefold()
+
+
+def original_file(retriever: HybridRetriever, settings: Settings, source: str) -> Path | None:
+    """The file ``source`` was read from, when the app serves it: one still there in the notes folder or the
+    uploads folder (``launch``'s ``allowed_paths``); else None. The retriever's documents: no store read."""
+    entry = retriever.documents.get(source)
+    if entry is None:
+        return None
+    path = Path(entry.path)
+    roots = (settings.seeds_dir.resolve(), settings.upload_dir.resolve())
+    return path if any(path.is_relative_to(root) for root in roots) and path.is_file() else None
+
+
 class Library:
     def __init__(self, store: ChunkStore, retriever: HybridRetriever, settings: Settings) -> None:
         self.store = store
         self.retriever = retriever
         self.settings = settings
         self._write_lock = threading.Lock()
+
+    def original(self, source: str) -> Path | None:
+        """See ``original_file``."""
+        return original_file(self.retriever, self.settings, source)
 
     def documents(self) -> list[ManifestEntry]:
         return sorted(self.store.manifest().values(), key=lambda entry: (entry.date or "", entry.source))
@@ -161,9 +192,10 @@ class Library:
 
     def _check_name_is_free(self, source: str, manifest: dict[str, ManifestEntry]) -> None:
         """An upload may replace an upload of exactly its name, nothing else: not a notes-folder document,
-        and not a document whose name differs only in case (which would look the same in every list)."""
+        and not a document whose name only looks the same in every list (``look_alike_key``)."""
+        key = look_alike_key(source)
         for name, entry in manifest.items():
-            if name.casefold() != source.casefold():
+            if look_alike_key(name) != key:
                 continue
             if not self.is_upload(entry):
                 raise DocumentError(

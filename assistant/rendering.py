@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from assistant.answer.answering import Answerer
 from assistant.exports import csv_cell, markdown_text
+from assistant.library import original_file
 from assistant.models import Answer, Briefing, ChunkMetadata, Citation, ProjectMatch
 from assistant.text import ESCAPED_CITATION, sentences_of, without_bullet, without_citations
 
@@ -23,14 +24,29 @@ FINDER_HEADERS = (
     "Organisation", "Project", "Event", "Date", "Document", "Why relevant (from the notes)", "Contact", "Source",
     "From",
 )  # fmt: skip
-# Where Gradio (6.x) serves a file it is allowed to: its API prefix, "/file=", then the absolute path. The app
-# allows the notes folder and the uploads folder (``launch``'s ``allowed_paths``), so only those are linked.
-FILE_ROUTE = "/gradio_api/file="
+# Where a document's original file opens: by its name, which the guard turns into Gradio's own file route
+# (whose URL would show where the file sits on the server). See ``assistant.library.original_file``.
+ORIGINALS_ROUTE = "/originals/"
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 
 
+# A web address or an e-mail address in the text. The chat's Markdown links these itself, from the raw text,
+# so a backslash put before a dot in one would be shown ("attacker\\.example"); they are left as they are,
+# holding none of the characters that open a link, an image, emphasis or code.
+WEB_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s<>\[\]()`*|\\]+|\b\w[\w.+-]*@[\w-]+(?:\.[\w-]+)+")
+
+
 def escape_markdown(text: str) -> str:
-    """Text shown literally in a Markdown component: markup characters lose their meaning."""
+    """Text shown literally in a Markdown component: markup characters lose their meaning, except inside a
+    web or e-mail address (see ``WEB_ADDRESS``)."""
+    escaped, start = [], 0
+    for address in WEB_ADDRESS.finditer(text):
+        escaped += [_escaped(text[start : address.start()]), html.escape(address[0], quote=False)]
+        start = address.end()
+    return "".join([*escaped, _escaped(text[start:])])
+
+
+def _escaped(text: str) -> str:
     return MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
@@ -94,16 +110,14 @@ def uploaded_html(meta: ChunkMetadata) -> str:
 
 
 def original_links(answerer: Answerer) -> dict[str, str]:
-    """Each document whose original file the app serves (one in the notes folder or the uploads folder), by
-    file name, as the URL that opens it. The retriever's documents: no store read on the way to an answer."""
-    settings = answerer.settings
-    roots = [settings.seeds_dir.resolve(), settings.upload_dir.resolve()]
-    links = {}
-    for source, entry in answerer.retriever.documents.items():
-        path = Path(entry.path)
-        if any(path.is_relative_to(root) for root in roots) and path.is_file():
-            links[source] = FILE_ROUTE + quote(str(path))
-    return links
+    """Each document whose original file the app serves (see ``original_file``), by file name, as the URL
+    that opens it."""
+    retriever, settings = answerer.retriever, answerer.settings
+    return {
+        source: ORIGINALS_ROUTE + quote(source, safe="")
+        for source in retriever.documents
+        if original_file(retriever, settings, source) is not None
+    }
 
 
 def file_html(meta: ChunkMetadata, links: Mapping[str, str]) -> str:

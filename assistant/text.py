@@ -149,12 +149,14 @@ CITED_SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*\s+(?=\S
 # --- questions ---------------------------------------------------------------------------------------
 
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Control characters, and UTF-16 surrogates standing alone (a JSON "\ud800", or bytes that were not UTF-8 on
+# a command line), which no file, database or page can store.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 
 
 def clean_query(query: str) -> str:
-    """The question as typed, without terminal colour codes or control characters pasted with it, and with
-    its white space collapsed."""
+    """The question as typed, without terminal colour codes, control characters or lone surrogates pasted
+    with it, and with its white space collapsed."""
     cleaned = _ANSI_ESCAPE.sub(" ", query)
     return re.sub(r"\s+", " ", _CONTROL.sub(" ", cleaned)).strip()
 

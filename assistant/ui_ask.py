@@ -22,6 +22,7 @@ from assistant.errors import AnswerStopped, PromiseError, QueryError, StoreError
 from assistant.models import Answer, Citation, SearchFilters, date_number
 from assistant.rendering import answer_to_markdown, escape_markdown, source_cards_html
 from assistant.retrieval import validate_query
+from assistant.text import clean_query
 from assistant.ui_chats import STOPPED, ChatView, answer_record, chat_view, stopped_answer
 from assistant.ui_shell import ALL, Context, Updates, log, user_sentence
 from assistant.ui_side import SidePanel
@@ -178,7 +179,7 @@ class AskTab:
         request: gr.Request,
     ) -> Iterator[Updates]:  # fmt: skip
         user = self.user(request)
-        question = (question or "").strip()
+        question = clean_query(question or "")  # as it is shown and saved: a lone surrogate can be neither
         view = ChatView(list(chat or []), list(history or []), self._aligned(turns, chat), [])
         view.add_question(question)
         turn = view.next_turn()

@@ -57,6 +57,7 @@ class AssistantBlocks(gr.Blocks):
 
     access: Access
     downloads: DownloadFiles
+    library: Library
 
     async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False) -> Any:
         """Gradio prints a traceback holding every value sent (megabytes, and maybe a question) when a

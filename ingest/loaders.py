@@ -45,20 +45,20 @@ def load_document(path: Path, max_bytes: int) -> LoadedText:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(
-            str(path), f"unsupported file type '{suffix or 'none'}' (use {', '.join(SUPPORTED_SUFFIXES)})"
+            path.name, f"unsupported file type '{suffix or 'none'}' (use {', '.join(SUPPORTED_SUFFIXES)})"
         )
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise DocumentError(str(path), "no such file") from None
+        raise DocumentError(path.name, "no such file") from None
     except OSError as error:
-        raise DocumentError(str(path), f"cannot read it ({error.strerror})") from None
-    check_size(str(path), size, max_bytes)
+        raise DocumentError(path.name, f"cannot read it ({error.strerror})") from None
+    check_size(path.name, size, max_bytes)
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise DocumentError(str(path), f"cannot read it ({error.strerror})") from None
-    return document_from_bytes(data, suffix, str(path))
+        raise DocumentError(path.name, f"cannot read it ({error.strerror})") from None
+    return document_from_bytes(data, suffix, path.name)
 
 
 def check_size(name: str, size: int, max_bytes: int) -> None:

@@ -250,6 +250,19 @@ def test_document_text_is_never_rendered_as_markup() -> None:
     assert "<img" not in highlighted and "&lt;img" in highlighted and "<mark>Intro.</mark>" in highlighted
 
 
+def test_web_and_email_addresses_are_shown_as_written_and_the_rest_stays_text() -> None:
+    """The chat's Markdown links addresses from the raw text, so an escape inside one would be shown."""
+    from markdown_it import MarkdownIt
+
+    text = "Apply at https://kelpie-mentoring.example/apply_now or write to sail.team@kelpie.example [1]."
+    escaped = escape_markdown(text)
+    assert "https://kelpie-mentoring.example/apply_now" in escaped and "sail.team@kelpie.example" in escaped
+    assert "\\[1\\]" in escaped  # the citation marker is still text
+    assert MarkdownIt("commonmark").render(escaped) == f"<p>{text}</p>\n"
+    hostile = escape_markdown("www.harbour.example/[x](javascript:alert(1)) and https://a.example/<img src=x>")
+    assert "](javascript" not in hostile and "<img" not in hostile
+
+
 def test_the_supporting_sentence_is_chosen_from_the_answer_sentences_citing_the_passage() -> None:
     asked: list[tuple[str, Any]] = []
 

@@ -128,7 +128,7 @@ def test_cli_ingest_exit_status_and_messages(tmp_path: Path, clean_env, capsys):
     bad.write_bytes(b"")
     assert main(["ingest", "--quiet", str(bad), str(tmp_path / "missing.md")]) == 1
     err = capsys.readouterr().err
-    assert f"{bad}: the file is empty" in err and "missing.md: no such file or directory" in err
+    assert f"{bad.name}: the file is empty" in err and "missing.md: no such file or directory" in err
     assert "Traceback" not in err
 
 

@@ -774,13 +774,86 @@ def _gate_answers(monkeypatch: pytest.MonkeyPatch, gate: threading.Event) -> lis
     return answered
 
 
+# --- signing out, originals, what Gradio would answer with a traceback -----------------------------------
+
+
+def test_only_a_post_from_the_apps_own_page_signs_out(app: tuple[str, Library, AssistantBlocks]) -> None:
+    base, _, _ = app
+    mallory = signed_in(base, "mallory")
+    assert mallory.get("/logout").status_code == 405  # a link, an <img> or a navigation from any page
+    navigated = {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate"}  # a form on another port
+    assert mallory.post("/logout", headers={"Origin": "http://127.0.0.1:8899", **navigated}).status_code == 403
+    assert mallory.get("/gradio_api/info").status_code == 200  # still signed in
+    own = mallory.post("/logout", headers={"Origin": base, "Sec-Fetch-Site": "same-origin"})
+    assert own.status_code == 302
+    assert mallory.get("/gradio_api/info").status_code != 200  # signed out
+
+
+def test_in_chromium_a_page_on_another_port_cannot_sign_the_user_out_and_sign_out_does(
+    app: tuple[str, Library, AssistantBlocks],
+) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _, _ = app
+    with _another_page_server() as evil, sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = chromium.new_context().new_page()
+            page.goto(f"{base}/")
+            page.get_by_label("username").fill("mallory")
+            page.get_by_label("password").fill(PASSWORDS["mallory"])
+            page.get_by_role("button", name="Login").click()
+            page.get_by_role("heading", name="Promise Assistant").wait_for(timeout=30_000)
+            page.goto(evil)
+            with page.expect_navigation():
+                page.evaluate("(app) => { window.location.href = app + '/logout'; }", base)  # a link followed
+            page.goto(f"{base}/")
+            expect(page.get_by_role("button", name="Sign out")).to_be_visible(timeout=30_000)  # still signed in
+            page.get_by_role("button", name="Sign out").click()
+            expect(page.get_by_label("username")).to_be_visible(timeout=30_000)
+        finally:
+            chromium.close()
+
+
+def test_a_cards_original_opens_by_its_name_and_nothing_else_does(app: tuple[str, Library, AssistantBlocks]) -> None:
+    base, _, demo = app
+    reader = signed_in(base, "ann")
+    opened = reader.get(f"/originals/{SEED}")
+    assert opened.status_code == 200 and opened.text == (demo.library.settings.seeds_dir / SEED).read_text()
+    assert "sandbox" in opened.headers["content-security-policy"]  # served as a document, never as the app
+    for missing in ("absent.txt", "..%2F..%2Fpyproject.toml", "%2Fetc%2Fpasswd"):
+        assert reader.get(f"/originals/{missing}").status_code == 404, missing
+    assert httpx.get(f"{base}/originals/{SEED}").status_code != 200  # signed in first
+
+
+def test_gradios_named_parameter_routes_and_lone_surrogates_get_one_sentence_not_a_traceback(
+    app: tuple[str, Library, AssistantBlocks], capfd: pytest.CaptureFixture[str]
+) -> None:
+    base, _, _ = app
+    editor = signed_in(base, "ed")
+    for name in ("upload", "chat", "nothing_of_that_name"):
+        response = editor.post(f"/gradio_api/call/v2/{name}", json={"question": "What is Wee Breathers?"})
+        assert response.status_code == 404 and "no public API endpoint" in response.json()["detail"], name
+    unpaired = b'{"data": ["What is Wee Breathers? \\ud800"]}'
+    response = editor.post("/gradio_api/call/chat", content=unpaired, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and "not valid Unicode" in response.json()["detail"]
+    assert "Traceback" not in "".join(capfd.readouterr())
+
+
 # --- housekeeping --------------------------------------------------------------------------------------
 
 
 def test_a_notes_folder_name_is_protected_in_any_case(app: tuple[str, Library, AssistantBlocks]) -> None:
     _, library, _ = app
     before = {entry.source: entry.chunk_ids for entry in library.documents()}
-    for name in (SEED.upper().replace(".TXT", ".txt"), SEED.replace(".txt", ".TXT"), SEED.capitalize()):
+    look_alikes = (
+        SEED.upper().replace(".TXT", ".txt"), SEED.replace(".txt", ".TXT"), SEED.capitalize(),
+        SEED.replace("c", "\u0441"),  # Cyrillic es
+        SEED.replace("0", "\uff10"),  # full-width zero
+    )  # fmt: skip
+    for name in look_alikes:
         with pytest.raises(DocumentError, match="notes folder"):
             library.upload(name, b"Replacement notes about something else entirely, written by someone.")
     assert {entry.source: entry.chunk_ids for entry in library.documents()} == before

@@ -115,6 +115,8 @@ def test_a_streamed_sentence_ends_after_its_citation_markers():
 
 def test_questions_are_cleaned_and_checked():
     assert clean_query("\x1b[31mwhat\x1b[0m  about\tkinship\x00care?\n") == "what about kinship care?"
+    # a JSON "\\ud800" or a command line's bytes that were not UTF-8: no database or page can store them
+    assert clean_query("what is wee\ud800 breathers\udcff") == "what is wee breathers"
     assert query_problem("kinship care", 100) is None
     assert "empty" in (query_problem(clean_query(" \x1b[2J \x07 "), 100) or "")
     assert "101 characters long; the limit is 100" in (query_problem("a" * 101, 100) or "")
