@@ -101,11 +101,41 @@ def test_a_model_sentence_naming_who_the_passage_does_not_is_dropped_wherever_th
     assert "Scottish Attachment in Action created Wee Breathers" in answer.text
 
 
-def test_unsupported_sentences_are_dropped_and_nothing_supported_means_not_answered(retriever, real_settings):
+@pytest.mark.parametrize(
+    ("false_sentence", "changed"),
+    [
+        ("Scottish Attachment in Action did not create Wee Breathers [1].", "did not create"),
+        ("Wee Breathers is a supervision programme for the nursing workforce [1].", "nursing"),
+        ("Wee Breathers has supported 5,000 members of the education workforce [1].", "5,000"),
+    ],
+)
+def test_a_model_sentence_that_changes_what_the_passage_says_is_dropped(
+    retriever, real_settings, false_sentence, changed
+):
+    """A negation the passage does not make, a noun it never uses, an invented number: the words shared with
+    the passage do not carry the sentence; the true sentence beside it is shown."""
+    llm = scripted(f"{false_sentence} {TRUE_SENTENCE}")
+    answer = answerer(retriever, llm, real_settings).answer("What is Wee Breathers and who created it?")
+    assert answer.answered and changed not in answer.text
+    assert "Scottish Attachment in Action created Wee Breathers" in answer.text
+
+
+def test_a_changed_quantity_is_dropped_and_the_notes_own_sentence_stands_in(retriever, real_settings):
+    """ "less than a tenth" for the notes' "more than half": the model's only sentence goes, and the answer is
+    the notes' own sentence for that point, cited, not a refusal."""
+    llm = scripted("Research in Polmont Prison found that less than a tenth of participants had diagnoses [1].")
+    answer = answerer(retriever, llm, real_settings).answer("What did the Why Not? Trust's Polmont research find?")
+    assert answer.answered and "tenth" not in answer.text
+    assert "more than half" in answer.text and markers(answer.text) == {c.n for c in answer.citations} != set()
+    assert "extractive" in answer.generator
+
+
+def test_unsupported_sentences_are_replaced_by_the_notes_own(retriever, real_settings):
     llm = scripted("Wee Breathers was founded in 1987 by the Scottish Government with a budget of 5 million [1].")
     answer = answerer(retriever, llm, real_settings).answer("What is Wee Breathers?")
-    assert not answer.answered and answer.citations == []
-    assert answer.text.startswith("The notes don't cover this.")
+    assert answer.answered and "1987" not in answer.text and "5 million" not in answer.text
+    assert "Wee Breathers" in answer.text and answer.generator == "extractive"
+    assert any("Wee Breathers" in citation.passage.text for citation in answer.citations)
 
     mixed = scripted("Scottish Attachment in Action created Wee Breathers [1]. It won a national award in 2019 [1].")
     kept = answerer(retriever, mixed, real_settings).answer("What is Wee Breathers?")

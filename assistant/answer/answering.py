@@ -20,7 +20,7 @@ from assistant.answer.gate import Gate, closest
 from assistant.answer.generation import ModelText, passage_units
 from assistant.answer.grounding import NOT_COVERED, SupportedSentence, render
 from assistant.answer.language import Language
-from assistant.answer.picking import Candidate, SentencePicker, UnitSentences
+from assistant.answer.picking import Candidate, SentencePicker, UnitSentences, leans_back
 from assistant.answer.questions import SINGLE_FACTS, AskedFact, FactKind, asked_fact
 from assistant.errors import GeneratorFailed
 from assistant.models import Answer, Citation, Passage, SearchFilters, SearchResult
@@ -30,6 +30,8 @@ from assistant.settings import Settings
 from assistant.text import CITED_SENTENCE_END, spelled_out, tokenize, without_citations
 
 _MORE = re.compile(r"\b(else|other|another|more|besides)\b", re.IGNORECASE)
+# A sentence of the notes with fewer content words than this is a heading or a fragment, no answer.
+_QUOTABLE_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -328,27 +330,66 @@ class Answerer:
         assert self.model is not None
         messages = self.model.messages(self.prompts.answer, question, passages)
         buffer = draft = ""
+        given: set[str] = set()
+        writers: set[str] = set()  # who wrote the sentences kept so far: the model, the notes (replacements)
+
+        def credit(writer: str) -> None:
+            writers.add(writer)
+            drafted_by[:] = [who for who in (self.generator, "extractive") if who in writers]
+
+        def checked(text: str) -> Iterator[SupportedSentence]:
+            """The text's sentences that hold; each one dropped is replaced by the notes' own sentence for
+            its point (``own_sentence``), so a false sentence never turns a covered question into a refusal."""
+            dropped: list[str] = []
+            for supported in self.gate.grounding.verify(text, passages, dropped=dropped):
+                if supported.text not in given:
+                    given.add(supported.text)
+                    credit(self.generator)
+                    yield supported
+            for sentence in dropped:
+                for replacement in self._own_sentence(question, sentence, passages):
+                    if replacement.text not in given:
+                        given.add(replacement.text)
+                        credit("extractive")
+                        yield replacement
+
         for text in self.model.stream(messages, self.settings.max_answer_tokens, stop):
             buffer += text
             draft += text
             # Verify sentence by sentence as the draft streams in, so verified text reaches the user early.
             while (match := CITED_SENTENCE_END.search(buffer)) is not None:
                 sentence, buffer = buffer[: match.end()], buffer[match.end() :]
-                for supported in self.gate.grounding.verify(sentence, passages):
-                    drafted_by[:] = [self.generator]
-                    yield supported
-        for supported in self.gate.grounding.verify(buffer, passages) if buffer.strip() else []:
-            drafted_by[:] = [self.generator]
-            yield supported
+                yield from checked(sentence)
+        if buffer.strip():
+            yield from checked(buffer)
         if _declined(draft):
             # Small models often decline although the passages, which cleared the relevance gate, answer
-            # the question; their own sentences then stand in. A draft that made claims the passages do
-            # not support is not rescued: that answer is refused.
+            # the question; their own sentences then stand in.
             yield from from_notes()
+
+    def _own_sentence(self, question: str, dropped: str, passages: Sequence[Passage]) -> list[SupportedSentence]:
+        """The notes' own sentence for the point of a model's sentence that was dropped: of the supplied
+        passages' sentences, the one sharing most of its words (then of the question's), verified as a quote.
+        A sentence that leans back on the one before ("This found that ...") is only quoted with it."""
+        quotable: list[str] = []
+        for passage in passages:
+            units = passage_units(passage)
+            for index, unit in enumerate(units):
+                if len(tokenize(unit)) < _QUOTABLE_WORDS:
+                    continue
+                if not leans_back(unit):
+                    quotable.append(unit)
+                if index + 1 < len(units) and leans_back(units[index + 1]):
+                    quotable.append(f"{unit} {units[index + 1]}")
+        coverage = self.gate.grounding.coverage
+        best = max(quotable, key=lambda unit: (coverage(dropped, unit), coverage(question, unit)), default="")
+        if not best or coverage(dropped, best) == 0:
+            return []
+        return self.gate.grounding.verify(best, passages, by_line=True)
 
     def best_unit(self, question: str, passage: Passage) -> str:
         """The sentence (or introduced list) of a passage that best covers the question."""
-        units = [unit for unit in passage_units(passage) if len(tokenize(unit)) >= 3] or [passage.body]
+        units = [unit for unit in passage_units(passage) if len(tokenize(unit)) >= _QUOTABLE_WORDS] or [passage.body]
         return max(units, key=lambda unit: self.gate.grounding.coverage(question, unit))
 
     def _not_covered(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from assistant.answer.framing import ABOUT_ASKER, asked_part, framing_removed
 from assistant.answer.language import Language
+from assistant.answer.meaning import departures, read
 from assistant.models import MONTH_NAMES, WEEKDAY_NAMES, Passage, SearchResult, spelled_date
 from assistant.text import (
     NUMBER_WORDS,
@@ -369,11 +370,30 @@ class Grounding:
             missing.append(name)
         return missing
 
-    def verify(self, draft: str, passages: Sequence[Passage], by_line: bool = False) -> list[SupportedSentence]:
+    def holds(self, sentence: str, passage: Passage) -> bool:
+        """The sentence says nothing the passage does not, by meaning (``meaning.departures``): no noun,
+        negation or quantity of its own. Words of the passage's label (its event, organisation, project) count
+        as the passage's: the model reads them beside it."""
+        meta = passage.metadata
+        label = " ".join(part for part in (meta.event, meta.organisation, meta.project, meta.who) if part)
+        reading = read(self.language.parse(evidence(passage)))
+        label_words = {word.strip(".,:;()'’").lower() for word in label.split()}
+        label_words |= {word.removesuffix("s") for word in label_words}
+        return not departures(self.language.parse(sentence), reading, label_words)
+
+    def verify(
+        self,
+        draft: str,
+        passages: Sequence[Passage],
+        by_line: bool = False,
+        dropped: list[str] | None = None,
+    ) -> list[SupportedSentence]:
         """Keep each sentence only with passages that support it; re-attribute a wrong citation to the best one.
 
         ``by_line``: each line of the draft is one quote from the notes (a list joined to its head, or a
         sentence after its project's name, which may end in "?" as "Why Not? Trust" does), checked whole.
+        Otherwise the draft is a model's, and each sentence must also hold by meaning (``holds``) with a
+        passage that supports it. ``dropped`` collects the sentences no passage supports.
         """
         kept: list[SupportedSentence] = []
         pieces = [line.strip() for line in draft.splitlines() if line.strip()] if by_line else sentences_of(draft)
@@ -390,10 +410,16 @@ class Grounding:
             if _DANGLING_END.search(bare) and (bare.endswith(":") or len(sentence.split()) <= _CUT_HEAD_WORDS):
                 continue  # a list head cut from its list says nothing
             scores = {n: self.support(sentence, passages[n - 1]) for n in range(1, len(passages) + 1)}
-            valid = [n for n in dict.fromkeys(cited) if n in scores and scores[n] >= self.support_threshold]
+
+            def supports(n: int, sentence: str = sentence, scores: dict[int, float] = scores) -> bool:
+                return scores[n] >= self.support_threshold and (by_line or self.holds(sentence, passages[n - 1]))
+
+            valid = [n for n in dict.fromkeys(cited) if n in scores and supports(n)]
             if not valid:
-                best = max(scores, key=lambda n: scores[n], default=None)
-                if best is None or scores[best] < self.support_threshold:
+                best = next((n for n in sorted(scores, key=lambda n: -scores[n]) if supports(n)), None)
+                if best is None:
+                    if dropped is not None:
+                        dropped.append(sentence)
                     continue  # no passage says this: the sentence goes
                 valid = [best]
             kept.append(SupportedSentence(sentence, tuple(valid)))

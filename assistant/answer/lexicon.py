@@ -57,3 +57,9 @@ FRACTIONS = frozenset("half halves third thirds quarter quarters fifth fifths te
 # Words that say where something is ("held at the Burgh Hall", "based in Fife"): a name after one is a place,
 # whatever the recogniser took it for (it labels some towns and halls as organisations).
 PLACING = frozenset("in at near across from around throughout".split())
+# Pronouns that negate what they stand in ("nothing had changed", "none of the carers were asked"): the parse
+# marks "not", "n't" and "never" as negations, not these.
+NEGATIVE_PRONOUNS = frozenset({"nothing", "nobody", "none", "noone"})
+# Nouns by which a sentence names its source rather than what it says ("The notes say ...", "According to the
+# passage, ..."): a model's sentence may use them though its passage never does.
+SOURCE_NOUNS = frozenset({"note", "passage", "source"})
