@@ -111,6 +111,9 @@ _HEADING_OR_FIELD = re.compile(r"^\s*(?:#|[A-Z][\w'’ /&()-]{0,30}:\s)|\t")
 # A text wrapped at a fixed width has most of its long lines near that width; one written a paragraph a line
 # has longer lines than any wrapping leaves. A line this share of the width or longer was wrapped.
 _WRAP_WIDTH_MAX = 120
+# A label led by dots to its value at the line's end ("Total responses received ........ 163"), as forms,
+# contents pages and plain-text summaries lay out figures: a field of its own, "Total responses received: 163".
+_DOT_LEADER = re.compile(r"^(?P<label>.*?\S)\s*\.{4,}\s*(?P<value>[^.\s](?:.*\S)?)\s*$")
 _WRAPPED_SHARE = 0.75
 _TITLE_WORDS = 12
 
@@ -130,7 +133,11 @@ def reflowed(text: str) -> str:
     width = long_lines[int(0.9 * (len(long_lines) - 1))] if long_lines else 0
     wrapped = 0 < width <= _WRAP_WIDTH_MAX
     out: list[str] = []
+    fields: set[int] = set()  # lines of ``out`` made from a label and its dot-led value: each ends there
     for index, line in enumerate(lines):
+        leader = _DOT_LEADER.match(line)
+        if leader:
+            line = f"{leader['label']}: {leader['value']}"
         if _RULE.match(line):
             out.append("")
             continue
@@ -153,6 +160,7 @@ def reflowed(text: str) -> str:
             # A heading, a list item or a field ends at its line's end, unless the next line is indented under it.
             and (not _opens_line(out[-1]) or (BULLET.match(out[-1]) and line[:1].isspace()))
             and "|" not in out[-1]  # a table drawn with bars
+            and len(out) - 1 not in fields
             and len(lines[index - 1]) >= _WRAPPED_SHARE * width
             and not _ENDS_LINE.search(out[-1])
             and not _opens_line(line)
@@ -161,6 +169,8 @@ def reflowed(text: str) -> str:
             out[-1] = out[-1].rstrip() + ("" if out[-1].endswith("-") and stripped[:1].islower() else " ") + stripped
         else:
             out.append(line)
+        if leader:
+            fields.add(len(out) - 1)
     return "\n".join(out)
 
 
@@ -182,6 +192,14 @@ def _read_plain(data: bytes) -> str:
         # Notes exported from web forms carry stray HTML lists; keep their text and bullets.
         return html_fragments_to_text(text)
     return text
+
+
+def _read_markdown(data: bytes) -> str:
+    """Markdown as its reader sees it (CommonMark with tables, by markdown-it): a pipe table becomes a table,
+    a wrapped paragraph one paragraph, emphasis plain text; then read as HTML is."""
+    from markdown_it import MarkdownIt
+
+    return _read_html(MarkdownIt("commonmark").enable("table").render(_decode(data)).encode("utf-8"))
 
 
 def _read_html(data: bytes) -> str:
@@ -304,13 +322,13 @@ def _read_pdf(data: bytes) -> list[str]:
 
 
 _PAGE_BREAK = "\n\n"
-# Formats whose line breaks may be the writer's wrapping, not the text's: plain text and Markdown typed at a
-# fixed width, and a PDF's visual lines. HTML's own white space is collapsed as it is read; Word keeps
-# paragraphs.
-_WRAPPED_FORMATS = (".txt", ".md", ".pdf")
+# Formats whose line breaks may be the writer's wrapping, not the text's: plain text typed at a fixed width,
+# and a PDF's visual lines. HTML's own white space is collapsed as it is read (Markdown's by its parser);
+# Word keeps paragraphs.
+_WRAPPED_FORMATS = (".txt", ".pdf")
 _READERS: dict[str, Callable[[bytes], str | list[str]]] = {
     ".txt": _read_plain,
-    ".md": _read_plain,
+    ".md": _read_markdown,
     ".html": _read_html,
     ".htm": _read_html,
     ".docx": _read_docx,

@@ -3,6 +3,7 @@ back to, and when a question in a conversation is a new topic. The sentences her
 seeds; ``tests/data/turns.jsonl`` was written by someone who had not seen this code."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,9 @@ from assistant.models import ChunkMetadata, Passage
 from tests.conftest import language
 
 DATA = Path(__file__).parent / "data"
+_META = ChunkMetadata(
+    "notes.md", "Meeting", None, None, None, None, None, None, 0, 0, "hash", "unit", 0, 0, "doc", "Meeting"
+)  # fmt: skip
 PASSAGE = (
     "Riverside Family Hub · Kinship Café\n"
     "The Kinship Café meets every second Tuesday in Bo'ness. Grandparents raising grandchildren share a meal "
@@ -149,3 +153,30 @@ def test_the_noun_a_question_asks_what_of_names_the_kind_of_fact(question, kind)
     from assistant.answer.questions import asked_fact
 
     assert asked_fact(question, language()).kind.value == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Is there a group somewhere in Fife where grandparents bringing up grandkids can talk?", "general"),
+        ("we need a service where teenagers leaving care get a mentor, does one exist?", "general"),
+        ("Any drop-in when parents can bring the kids along?", "general"),
+        ("where does the grandparents group meet?", "place"),
+        ("Do you know where the kinship group meets these days?", "place"),
+        ("when did the mentoring scheme start?", "date"),
+    ],
+)
+def test_a_where_or_when_opening_a_relative_clause_asks_for_no_place_or_date(question, kind):
+    """ "a group where grandparents can talk" asks for a group; "where does it meet" for a place."""
+    from assistant.answer.questions import asked_fact
+
+    assert asked_fact(question, language()).kind.value == kind
+
+
+def test_a_possessive_ends_a_name_the_question_gives():
+    """ "the Linnhe Trust's Bridges to Adulthood Fund": the trust and its fund, each as the notes write it; the
+    question is not about a "Linnhe Trust's Bridges" the notes never name."""
+    text = "The Dunmore Trust runs the Harbour Steps Fund. The Harbour Steps Fund gave £40,000 to Pathways Moray."
+    passage = Passage("c", text, replace(_META, end=len(text)))
+    names, unused = Grounding.names_not_used("How much did the Dunmore Trust's Harbour Steps Fund give?", [passage])
+    assert names == ["Dunmore Trust", "Harbour Steps Fund"] and unused == []

@@ -232,6 +232,41 @@ def test_a_table_with_a_header_row_reads_one_row_a_line_each_cell_named(tmp_path
     assert "Applications for the next round close in March." in text  # the source's line break is white space
 
 
+def test_markdown_is_read_as_its_reader_sees_it_a_pipe_table_a_row_a_line(tmp_path: Path):
+    """A pipe table reads as an HTML table does, emphasis is plain text, and a paragraph typed over several
+    lines is one paragraph."""
+    markdown = (
+        "# Westerlea Young Carers — year in review\n\n"
+        "We ran **two** residential weekends and a\nwinter lunch club in Kirkcaldy.\n\n"
+        "| Item | Last year | This year |\n|---|---|---|\n"
+        "| Carers registered | 88 | 112 |\n| Weekend places | 30 | 44 |\n\n"
+        "- lunches cooked by the carers themselves\n"
+    )
+    path = tmp_path / "review.md"
+    path.write_text(markdown, encoding="utf-8")
+    text = load_text(path, LIMIT)
+    assert "# Westerlea Young Carers — year in review" in text
+    assert "We ran two residential weekends and a winter lunch club in Kirkcaldy." in text
+    assert "Item: Carers registered; Last year: 88; This year: 112." in text
+    assert "Item: Weekend places; Last year: 30; This year: 44." in text
+    assert "- lunches cooked by the carers themselves" in text and "|" not in text and "**" not in text
+
+
+def test_figures_led_by_dots_to_their_value_are_fields_of_their_own(tmp_path: Path):
+    """A plain-text summary laid out as a form: each label and its figure one field, never run together."""
+    summary = (
+        "Survey of kinship households in Clackmannanshire, carried out over the summer by the family team\n"
+        "with help from the local carers' association and two volunteers who had been carers themselves.\n\n"
+        "  Households asked .................... 240\n"
+        "  Replies returned ........ 131\n"
+        "  Asked for a follow-up call ............ 57\n"
+    )
+    path = tmp_path / "survey.txt"
+    path.write_text(summary, encoding="utf-8")
+    lines = [line.strip() for line in load_text(path, LIMIT).splitlines()]
+    assert lines[-3:] == ["Households asked: 240", "Replies returned: 131", "Asked for a follow-up call: 57"]
+
+
 def test_word_tables_stay_where_they_are_and_a_label_and_value_table_stays_a_row(tmp_path: Path):
     document = docx.Document()
     document.add_paragraph("Minutes of the Braeside Family Forum")

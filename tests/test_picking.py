@@ -198,6 +198,38 @@ def test_a_name_ending_in_a_question_mark_does_not_end_the_sentence():
     ]
 
 
+def test_a_passage_heading_repeated_as_its_first_line_is_no_sentence_to_pick():
+    """A sentence-case heading ("How the money was spent", which the Title Case test misses) under which a
+    passage sits is not picked as a sentence; a heading stating a date is a fact and stays."""
+    import numpy as np
+
+    from assistant.answer.grounding import Grounding
+    from assistant.answer.picking import UnitSentences
+    from assistant.settings import Settings
+
+    context = "Glenbrae Carers Trust annual review · How the money was spent"
+    text = f"{context}\nHow the money was spent\nMost of the grant paid for respite weekends in Nairn."
+    meta = ChunkMetadata(
+        "review.md", "Glenbrae Carers Trust annual review", None, None, None, None, "How the money was spent", None,
+        0, len(text), "h", "u1", 0, 0, "d", context,
+    )  # fmt: skip
+    passage = Passage("c1", text, meta)
+    quotes = [(tagged(q.text), passage, np.zeros(0, dtype=np.float32)) for q in quotes_of(text, context)]
+    picker = SentencePicker(None, Settings())  # type: ignore[arg-type]  # scoring reads no store
+    question = "what did the grant pay for?"
+    grounding = Grounding({"grant": 1.0}, 0.4, 0.6, language())
+    picked = picker.candidates(question, [0.0], asked_fact(question), [UnitSentences(0, quotes)], grounding)
+    assert [c.quote.text for c in picked] == ["Most of the grant paid for respite weekends in Nairn."]
+
+    dated = "Kinship gathering · Spring gathering, 12 May 2026"
+    dated_text = f"{dated}\nSpring gathering, 12 May 2026\nForty carers came."
+    dated_meta = replace(meta, context=dated, section="Spring gathering, 12 May 2026", end=len(dated_text))
+    dated_passage = Passage("c2", dated_text, dated_meta)
+    quotes = [(tagged(q.text), dated_passage, np.zeros(0, dtype=np.float32)) for q in quotes_of(dated_text, dated)]
+    picked = picker.candidates("when was it?", [0.0], asked_fact("when was it?"), [UnitSentences(0, quotes)], grounding)
+    assert "Spring gathering, 12 May 2026" in [c.quote.text for c in picked]
+
+
 def _candidate(text: str, order: int, chunk: str = "c1") -> Candidate:
     meta = ChunkMetadata(
         "notes.txt", "Showcase", None, None, "Harbour Trust", None, None, None, 0, 0, "h", "u1", 0, 0, "d", ""

@@ -40,6 +40,7 @@ _NAME = re.compile(r"\b[A-Z][a-zA-Z’'-]{2,}(?:\s+[A-Z][a-zA-Z’'-]{2,})*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:])\s*$")  # what comes before a word opening a sentence
 # A name in a question: capitalised words (or an acronym) not opening a sentence, "I" aside.
 _QUESTION_NAME = re.compile(r"(?<![.!?]\s)(?<!^)(?<!\S)(?!I\b)[A-Z][\w’'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w’'-]*)*")
+_AFTER_POSSESSIVE = re.compile(r"(?<=['’]s)\s+")
 # A short sentence ending on one of these was cut from what it introduces ("The seven reports are [1].").
 _CUT_HEAD_WORDS = 10
 _DANGLING_END = re.compile(
@@ -288,9 +289,12 @@ class Grounding:
         the passages do not use as such."""
         text = " ".join(evidence(passage) for passage in passages).lower().replace("’", "'")
         names = [
-            POSSESSIVE.sub("", match.group())
+            POSSESSIVE.sub("", name)
             for match in _QUESTION_NAME.finditer(question.strip())
-            if len(match.group().split()) >= 2 and not match.group().isupper()  # "WHEN WAS IT HELD" is shouting
+            if not match.group().isupper()  # "WHEN WAS IT HELD" is shouting
+            # A possessive ends a name: "the Linnhe Trust's Bridges Fund" names the Linnhe Trust and its fund.
+            for name in _AFTER_POSSESSIVE.split(match.group())
+            if len(name.split()) >= 2
         ]
         return names, [name for name in names if not _used(name.lower().replace("’", "'"), text)]
 

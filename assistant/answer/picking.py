@@ -166,7 +166,7 @@ class SentencePicker:
         for unit in units:
             heading = ""  # the heading a sentence sits under ("Challenges", "Key Insight") says what it is
             for order, (quote, passage, sentence_vector) in enumerate(unit.quotes):
-                if is_heading(quote.text):
+                if is_heading(quote.text) or _names_its_heading(quote, passage):
                     heading = quote.text
                     continue  # a heading says nothing on its own
                 if len(tokenize(quote.text)) < 2:
@@ -287,3 +287,17 @@ class SentencePicker:
             if sum(chosen.passage.metadata.unit_id == unit_id for chosen in picked) < per_unit:
                 add(candidate)
         return picked
+
+
+# What a heading line may hold and still be a fact of its own ("Learning Collaborative – 25th March 2025,
+# Livingston"): a date, a time, a figure.
+_FACT_ENTITIES = ("DATE", "TIME", "CARDINAL", "MONEY", "PERCENT", "QUANTITY")
+
+
+def _names_its_heading(quote: Quote, passage: Passage) -> bool:
+    """The sentence is the heading its passage sits under, repeated as the passage's first line ("Our year
+    in numbers" under "Annual Report 2025–26 · Our year in numbers"), stating no date or figure: a title in
+    sentence case, which ``is_heading`` (Title Case) does not see."""
+    meta = passage.metadata
+    headings = {part.strip() for part in meta.context.split(" · ")} | {meta.section or ""}
+    return quote.text.strip() in headings and not quote.mentioned(*_FACT_ENTITIES)

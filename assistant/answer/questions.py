@@ -217,7 +217,7 @@ def asked_fact(question: str, language: Language | None = None) -> AskedFact:
     noun = ""
     for kind, pattern in _KIND_PATTERNS:
         match = pattern.search(question)
-        if match:
+        if match and not (language is not None and _opens_relative_clause(question, match.start(), language)):
             kinds.append(kind)
             if kind is FactKind.COUNT:
                 noun = " ".join(question[match.end() :].split()[:3])
@@ -231,6 +231,18 @@ def asked_fact(question: str, language: Language | None = None) -> AskedFact:
     if FactKind.PERSON in kinds:  # a person asked for: an organisation's name does not answer it
         kinds = [kind for kind in kinds if kind is not FactKind.PERSON_OR_ORGANISATION]
     return AskedFact(tuple(kinds) or (FactKind.GENERAL,), noun, question, what)
+
+
+def _opens_relative_clause(question: str, at: int, language: Language) -> bool:
+    """The word at ``at`` is a "where" or "when" opening a relative or adverbial clause, which asks nothing:
+    "is there a network where professionals can meet?" asks for a network, not a place (spaCy: its head is a
+    relcl, or an advcl inside the sentence; an indirect question, "do you know where it meets?", is a ccomp and
+    still asks). Opening its sentence it asks, whatever the parse: the small model reads "when was the forum
+    held" without its question mark as an advcl."""
+    token = next((token for token in language.parse(question) if token.idx == at), None)
+    if token is None or token.tag_ != "WRB":
+        return False
+    return token.head.dep_ == "relcl" or (token.head.dep_ == "advcl" and token.i != token.sent.start)
 
 
 def noun_asked_for(question: str, language: Language) -> FactKind | None:
