@@ -29,8 +29,8 @@ _LABEL_KEEP_WORDS = 4
 _DANGLING_START = re.compile(r"^(?:and|so|but|also|plus)\b[,\s]+(?=\S)", re.IGNORECASE)
 _MAX_LIST_ITEMS = 8
 # Stored with each sentence: a store whose sentences were cut by another version of these rules re-embeds them.
-# (6: each sentence is stored with the named entities in it.)
-QUOTES_VERSION = 6
+# (6: each sentence is stored with the named entities in it; 7: a heading line ends a list.)
+QUOTES_VERSION = 7
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,7 @@ def split_with_offsets(text: str, offset: int = 0) -> list[Quote]:
 def quotes_of(text: str, context: str = "") -> list[Quote]:
     """The quotable units of a passage's text; ``context`` is its first line, which is not quoted."""
     lines: list[tuple[str, int, int]] = []
+    heading_lines: set[int] = set()  # of ``lines``
     position = 0
     for raw in text.split("\n"):
         start, end = position, position + len(raw)
@@ -110,6 +111,11 @@ def quotes_of(text: str, context: str = "") -> list[Quote]:
         if NAVIGATION.search(line) or _BUTTON.match(line):
             continue
         lead = start + len(raw) - len(raw.lstrip())
+        if line.startswith("#"):  # a Markdown heading the structure left in: a title, or a list's head
+            marked = line
+            line = line.lstrip("#").strip()
+            lead += len(marked) - len(line)
+            heading_lines.add(len(lines))
         lines.append((line, lead, lead + len(line)))
     units: list[Quote] = []
     index = 0
@@ -123,6 +129,7 @@ def quotes_of(text: str, context: str = "") -> list[Quote]:
             and (
                 BULLET.match(lines[following][0]) or (len(lines[following][0].split()) <= 6 and not line.endswith("."))
             )
+            and following not in heading_lines  # a heading ends a list
         ):
             items.append((without_bullet(lines[following][0]).rstrip(".;"), lines[following][2]))
             following += 1
@@ -133,6 +140,9 @@ def quotes_of(text: str, context: str = "") -> list[Quote]:
             joined = "; ".join(_clean(item) for item, _ in items)
             units.append(Quote(f"{head}: {joined}.", start, items[-1][1]))
             index = following
+            continue
+        if index in heading_lines:
+            index += 1
             continue
         body = without_bullet(line)
         body_start = start + len(line) - len(body)

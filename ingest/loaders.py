@@ -148,7 +148,9 @@ def reflowed(text: str) -> str:
             and _RULE.match(after)  # underlined, or framed by a rule above it too
             and len(stripped.split()) <= _TITLE_WORDS
             and not _ENDS_LINE.search(stripped)
-            and not _opens_line(line)  # a list item or a field over a rule is not a title
+            # a list item or a field over a rule is not a title, unless framed by rules above and below too
+            # ("----- / 2. WINTER HAMPER APPEAL SMASHES TARGET / -----", a bulletin's numbered item)
+            and (not _opens_line(line) or (index > 0 and bool(_RULE.match(lines[index - 1]))))
         ):
             out.append(f"## {stripped}")
             continue

@@ -189,6 +189,21 @@ def test_hard_wrapped_text_is_joined_into_its_sentences_and_framed_titles_become
     assert "----" not in text and "====" not in text
 
 
+def test_a_numbered_item_framed_by_rules_is_a_title(tmp_path: Path):
+    """A bulletin numbers its stories between rules: each number and title is a heading, not a list item."""
+    bulletin = (
+        "Newsletter of the Moray Young Carers Forum, sent to members each month with news and dates\n\n"
+        "==========================================================\n"
+        "3. NEW DROP-IN AT THE ELGIN LIBRARY\n"
+        "==========================================================\n"
+        "From February young carers can drop in to the library on Thursdays after\n"
+        "school for homework help and a hot chocolate.\n"
+    )
+    path = tmp_path / "forum-news.txt"
+    path.write_text(bulletin, encoding="utf-8")
+    assert "## 3. NEW DROP-IN AT THE ELGIN LIBRARY" in load_text(path, LIMIT)
+
+
 def test_text_written_a_paragraph_a_line_keeps_its_lines(tmp_path: Path):
     """Long lines without a full stop are not a wrapping width: a document written a paragraph a line (the
     seeds' way) is left as it is."""

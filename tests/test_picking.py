@@ -189,6 +189,14 @@ def test_breadcrumbs_running_headers_and_emphasis_marks_are_not_what_a_page_says
     ]
 
 
+def test_a_heading_line_ends_a_list_of_short_lines():
+    quotes = quotes_of("Inside this month:\nCamp photos\nNew volunteers\n## Camp photos\nForty children went to Arran.")
+    assert [q.text for q in quotes] == [
+        "Inside this month: Camp photos; New volunteers.",
+        "Forty children went to Arran.",
+    ]
+
+
 def test_a_name_ending_in_a_question_mark_does_not_end_the_sentence():
     quotes = quotes_of("The Why Not? Trust developed Thinking Space. What is a Kinship Carer? It is family.")
     assert [q.text for q in quotes] == [

@@ -110,10 +110,15 @@ class Gate:
         return bool(names) or relevance >= self.settings.near_miss_relevance
 
     def names_not_used(self, question: str, results: list[SearchResult]) -> tuple[list[str], list[str]]:
-        """The names of two words or more a question gives, and those its best passages never use: names
-        in what it asks, not in what the asker says of themselves or in what a follow-up carried over."""
+        """The names of two words or more a question gives, and those its best passages never use (nor their
+        documents' openings: a title or masthead names what every passage is about): names in what it asks,
+        not in what the asker says of themselves or in what a follow-up carried over."""
         best = [result.passage for result in results[: self.settings.answer_passages]]
-        return self.grounding.names_not_used(asked_part(without_carried(question)), best)
+        sources = dict.fromkeys(passage.metadata.source for passage in best)
+        openings = " ".join(
+            self.retriever.document_text(source)[: self.settings.document_opening_chars] for source in sources
+        )
+        return self.grounding.names_not_used(asked_part(without_carried(question)), best, openings)
 
 
 def closest(candidates: list[Candidate]) -> float | None:

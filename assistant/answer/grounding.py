@@ -284,10 +284,10 @@ class Grounding:
         return unknown
 
     @staticmethod
-    def names_not_used(question: str, passages: Sequence[Passage]) -> tuple[list[str], list[str]]:
+    def names_not_used(question: str, passages: Sequence[Passage], also: str = "") -> tuple[list[str], list[str]]:
         """The names of two words or more the question gives ("Kinship Learning Forum"), and those of them
-        the passages do not use as such."""
-        text = " ".join(evidence(passage) for passage in passages).lower().replace("’", "'")
+        the passages (or ``also``, text that speaks for them) do not use as such."""
+        text = " ".join([*(evidence(passage) for passage in passages), also]).lower().replace("’", "'")
         names = [
             POSSESSIVE.sub("", name)
             for match in _QUESTION_NAME.finditer(question.strip())
