@@ -29,7 +29,8 @@ _LABEL_KEEP_WORDS = 4
 _DANGLING_START = re.compile(r"^(?:and|so|but|also|plus)\b[,\s]+(?=\S)", re.IGNORECASE)
 _MAX_LIST_ITEMS = 8
 # Stored with each sentence: a store whose sentences were cut by another version of these rules re-embeds them.
-# (6: each sentence is stored with the named entities in it; 7: a heading line ends a list.)
+# (6: each sentence is stored with the named entities in it; 7: a heading line ends a list, and a bracketed
+# abbreviation ends no sentence.)
 QUOTES_VERSION = 7
 
 

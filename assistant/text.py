@@ -68,6 +68,9 @@ def tokenize(text: str) -> list[str]:
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9#])")
 # "The Why Not? Trust developed ...": a "?" or "!" this few words after the last break ends a name, not a sentence.
 _NAME_WORDS = 3
+# A bracket holding one short word with its full stop ("Sheriff (retd.) Margaret Lennox", "(est.)", "(Ltd.)")
+# holds an abbreviation: the full stop ends no sentence. A longer word is a sentence's last ("(mostly.)").
+_BRACKETED_ABBREVIATION = re.compile(r"\(\s*[A-Za-z]{1,4}\.$")
 
 
 def sentence_spans(text: str, *, keep_closing_marks: bool = False) -> list[tuple[int, int]]:
@@ -80,6 +83,8 @@ def sentence_spans(text: str, *, keep_closing_marks: bool = False) -> list[tuple
     position = 0
     for match in [*SENTENCE_END.finditer(text), None]:
         if match and text[match.start() - 1] in "?!" and len(text[position : match.start()].split()) <= _NAME_WORDS:
+            continue
+        if match and ")" in match.group() and _BRACKETED_ABBREVIATION.search(text[position : match.start()]):
             continue
         end = len(text)
         if match:

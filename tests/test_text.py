@@ -69,6 +69,16 @@ def test_sentences_end_at_end_marks_before_a_capital_figure_or_heading():
     assert split_sentences("Ages 5 to 8. then more, e.g. this.") == ["Ages 5 to 8. then more, e.g. this."]
 
 
+def test_a_short_word_alone_in_brackets_with_a_full_stop_is_an_abbreviation():
+    line = "Chaired by Bailie (retd.) Fiona Moir. Minutes by Ali (Ltd.) Harper. Staff agreed (mostly.) Then lunch."
+    assert split_sentences(line) == [
+        "Chaired by Bailie (retd.) Fiona Moir.",
+        "Minutes by Ali (Ltd.) Harper.",
+        "Staff agreed (mostly.",
+        "Then lunch.",
+    ]
+
+
 def test_a_short_name_ending_in_a_question_mark_is_not_a_sentence():
     line = "The Why Not? Trust developed Thinking Space. Would it work? It did."
     assert split_sentences(line) == ["The Why Not? Trust developed Thinking Space.", "Would it work? It did."]
