@@ -144,6 +144,16 @@ class Briefer:
         supported = grounding.verify(draft, passages, by_line=draft is extractive)
         if draft is not extractive:  # a model's draft: one point per passage, however it repeats itself
             supported = list({sentence.passages[0]: sentence for sentence in reversed(supported)}.values())[::-1]
+            # A passage whose point the model got wrong (dropped by verification) keeps the notes' own point.
+            covered = {sentence.passages[0] for sentence in supported}
+            own = [
+                sentence
+                for sentence in grounding.verify("\n".join(lines[len(opening) :]), passages, by_line=True)
+                if sentence.passages[0] not in covered
+            ]
+            if own:
+                drafted_by = f"{drafted_by} + extractive"
+            supported = sorted(supported + own, key=lambda sentence: sentence.passages[0])
             supported = grounding.verify("\n".join(opening), passages, by_line=True) + supported
         citations: dict[int, int] = {}
         points = [render(sentence, citations) for sentence in supported]

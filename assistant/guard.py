@@ -82,6 +82,7 @@ DEEP_LINK_PATHS = frozenset({"/gradio_api/deep_link", "/gradio_api/deep_link/"})
 ORIGINALS_PREFIX = "/originals/"  # assistant.rendering.ORIGINALS_ROUTE
 LOGOUT_PATHS = frozenset({"/logout", "/logout/"})
 NAMED_PARAMETER_CALLS = re.compile(r"/gradio_api/call/v2/([^/]+)/?")
+SIGN_IN_FIRST = "Sign in first."
 UNSTORABLE_TEXT = "The request holds text that is not valid Unicode (a lone surrogate); nothing was done with it."
 # Sessions and deep links remembered (oldest forgotten first): far more than one app has at once; Gradio's
 # own session store holds 10,000.
@@ -120,7 +121,16 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        refusal = self._refusal(headers)
+        if refusal:
+            log.warning("Refused %s %s from %s: %s", scope["method"], scope["path"][:100], _address(scope), refusal)
+            await JSONResponse({"detail": refusal}, status_code=403)(scope, receive, send)
+            return
         if scope["path"].startswith(ORIGINALS_PREFIX):
+            # Which names the library holds is for signed-in users only: no 404 before sign-in.
+            if self.access.required and _signed_in_user(scope["app"], headers) is None:
+                await JSONResponse({"detail": SIGN_IN_FIRST}, status_code=401)(scope, receive, send)
+                return
             original = self.originals(scope["path"][len(ORIGINALS_PREFIX) :])
             if original is None:
                 message = "That document is not in the library (or its file is not served)."
@@ -129,11 +139,6 @@ class Guard:
             served = FILE_PREFIXES[0] + str(original)
             scope = {**scope, "path": served, "raw_path": quote(served).encode("ascii")}
         send = _unframed(send, scope["path"])
-        refusal = self._refusal(headers)
-        if refusal:
-            log.warning("Refused %s %s from %s: %s", scope["method"], scope["path"][:100], _address(scope), refusal)
-            await JSONResponse({"detail": refusal}, status_code=403)(scope, receive, send)
-            return
         if scope["path"] in LOGOUT_PATHS and scope["method"] != "POST":
             message = "Sign out with the app's Sign out button."
             await JSONResponse({"detail": message}, status_code=405, headers={"Allow": "POST"})(scope, receive, send)
@@ -510,11 +515,14 @@ def _session_of_job(app: Any, event_id: str) -> str:
 
 async def _json_payload(scope: Scope, receive: Receive, headers: Headers) -> tuple[Receive, dict[str, Any] | None]:
     """A JSON object posted to Gradio's API, read here and handed on as it was (with the receive to read it
-    from); None for any other request, or a body that is not a JSON object (Gradio refuses it as malformed)."""
+    from); None for any other request, or a body that is not a JSON object (Gradio refuses it as malformed).
+    The body decides, not the Content-Type header: FastAPI reads JSON sent as "text/json", "APPLICATION/JSON",
+    "*+json" or with no type at all. Only uploads (multipart) and forms (the sign-in) are not read here."""
+    content_type = headers.get("content-type", "").lower()
     if not (
         scope["method"] == "POST"
         and scope["path"].startswith("/gradio_api/")
-        and headers.get("content-type", "").startswith("application/json")
+        and not content_type.startswith(("multipart/", "application/x-www-form-urlencoded"))
     ):
         return receive, None
     body = await _read_body(receive, limit=None) or b""

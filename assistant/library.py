@@ -105,7 +105,12 @@ def original_file(retriever: HybridRetriever, settings: Settings, source: str) -
     entry = retriever.documents.get(source)
     if entry is None:
         return None
-    path = Path(entry.path)
+    # Resolved as Gradio resolves it: a link in the notes folder to a file elsewhere is not served (Gradio
+    # would refuse it with a message naming the file's absolute path).
+    try:
+        path = Path(entry.path).resolve(strict=True)
+    except OSError:
+        return None
     roots = (settings.seeds_dir.resolve(), settings.upload_dir.resolve())
     return path if any(path.is_relative_to(root) for root in roots) and path.is_file() else None
 

@@ -28,6 +28,8 @@ _LABEL_KEEP_WORDS = 4
 # Words that only join a sentence to the one before it; cut from the front of a quote.
 _DANGLING_START = re.compile(r"^(?:and|so|but|also|plus)\b[,\s]+(?=\S)", re.IGNORECASE)
 _MAX_LIST_ITEMS = 8
+# A Markdown heading: one to six marks, a space, its words (not "#KeepThePromise", "#1 priority").
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+\S")
 # Stored with each sentence: a store whose sentences were cut by another version of these rules re-embeds them.
 # (6: each sentence is stored with the named entities in it; 7: a heading line ends a list, and a bracketed
 # abbreviation ends no sentence.)
@@ -112,7 +114,7 @@ def quotes_of(text: str, context: str = "") -> list[Quote]:
         if NAVIGATION.search(line) or _BUTTON.match(line):
             continue
         lead = start + len(raw) - len(raw.lstrip())
-        if line.startswith("#"):  # a Markdown heading the structure left in: a title, or a list's head
+        if _MARKDOWN_HEADING.match(line):  # a heading the structure left in: a title, or a list's head
             marked = line
             line = line.lstrip("#").strip()
             lead += len(marked) - len(line)

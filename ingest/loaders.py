@@ -106,6 +106,8 @@ def normalise_text(text: str) -> str:
 _RULE = re.compile(r"^\s*([=\-_*~#])\1{2,}\s*$")
 # Where a line may end a sentence or an item: a hard-wrapped line ends mid-sentence, without one of these.
 _ENDS_LINE = re.compile(r"[.!?:;)\]\"'”’]\s*$")
+# A field line: a short label, its colon and its value ("Contact: ...", "**Chair:** Marion Turnbull").
+_FIELD = re.compile(r"^\s*[*_]{0,2}[A-Z][\w'’ /&()-]{0,30}:[*_]{0,2}\s+\S")
 # A line opening a heading, a field ("Contact: ...") or a table row; a list item is ``text.BULLET``.
 _HEADING_OR_FIELD = re.compile(r"^\s*(?:#|[A-Z][\w'’ /&()-]{0,30}:\s)|\t")
 # A text wrapped at a fixed width has most of its long lines near that width; one written a paragraph a line
@@ -113,7 +115,22 @@ _HEADING_OR_FIELD = re.compile(r"^\s*(?:#|[A-Z][\w'’ /&()-]{0,30}:\s)|\t")
 _WRAP_WIDTH_MAX = 120
 # A label led by dots to its value at the line's end ("Total responses received ........ 163"), as forms,
 # contents pages and plain-text summaries lay out figures: a field of its own, "Total responses received: 163".
-_DOT_LEADER = re.compile(r"^(?P<label>.*?\S)\s*\.{4,}\s*(?P<value>[^.\s](?:.*\S)?)\s*$")
+_DOT_LEADER = re.compile(r"\s*\.{4,}\s*")
+
+
+def _dot_led(line: str) -> str | None:
+    """ "Label ....... value" as "Label: value", or None when the line is no such field. One pass over the
+    line (a regex with a lazy label backtracks on a line of dots)."""
+    if "...." not in line:
+        return None
+    leaders = list(_DOT_LEADER.finditer(line))
+    last = leaders[-1]
+    label, value = line[: leaders[0].start()], line[last.end() :]
+    if not label.strip() or not value.strip() or len(leaders) > 1 or value.startswith("."):
+        return None
+    return f"{label.rstrip()}: {value.strip()}"
+
+
 _WRAPPED_SHARE = 0.75
 _TITLE_WORDS = 12
 
@@ -135,9 +152,9 @@ def reflowed(text: str) -> str:
     out: list[str] = []
     fields: set[int] = set()  # lines of ``out`` made from a label and its dot-led value: each ends there
     for index, line in enumerate(lines):
-        leader = _DOT_LEADER.match(line)
-        if leader:
-            line = f"{leader['label']}: {leader['value']}"
+        led = _dot_led(line)
+        if led is not None:
+            line = led
         if _RULE.match(line):
             out.append("")
             continue
@@ -150,7 +167,10 @@ def reflowed(text: str) -> str:
             and not _ENDS_LINE.search(stripped)
             # a list item or a field over a rule is not a title, unless framed by rules above and below too
             # ("----- / 2. WINTER HAMPER APPEAL SMASHES TARGET / -----", a bulletin's numbered item)
-            and (not _opens_line(line) or (index > 0 and bool(_RULE.match(lines[index - 1]))))
+            and (
+                not _opens_line(line)
+                or (index > 0 and bool(_RULE.match(lines[index - 1])) and not _HEADING_OR_FIELD.match(line))
+            )
         ):
             out.append(f"## {stripped}")
             continue
@@ -171,7 +191,7 @@ def reflowed(text: str) -> str:
             out[-1] = out[-1].rstrip() + ("" if out[-1].endswith("-") and stripped[:1].islower() else " ") + stripped
         else:
             out.append(line)
-        if leader:
+        if led is not None:
             fields.add(len(out) - 1)
     return "\n".join(out)
 
@@ -201,7 +221,22 @@ def _read_markdown(data: bytes) -> str:
     a wrapped paragraph one paragraph, emphasis plain text; then read as HTML is."""
     from markdown_it import MarkdownIt
 
-    return _read_html(MarkdownIt("commonmark").enable("table").render(_decode(data)).encode("utf-8"))
+    markdown = _fields_apart(_decode(data))
+    return _read_html(MarkdownIt("commonmark").enable("table").render(markdown).encode("utf-8"))
+
+
+def _fields_apart(markdown: str) -> str:
+    """Each field line ("Date: 18 November", "Chair: ...", a dot-led figure) a paragraph of its own: CommonMark
+    joins lines into one paragraph, and minutes typed a field a line mean each as a line."""
+    out: list[str] = []
+    for line in markdown.split("\n"):
+        led = _dot_led(line)
+        line = led if led is not None else line
+        field = led is not None or bool(_FIELD.match(line))
+        if field and out and out[-1].strip():
+            out.append("")
+        out.append(line)
+    return "\n".join(out)
 
 
 def _read_html(data: bytes) -> str:

@@ -196,6 +196,18 @@ def test_instructions_inside_documents_are_not_obeyed(tmp_path: Path, real_embed
     assert "Never use outside knowledge" not in answer.text and markers(answer.text) == {1}
 
 
+def test_a_model_briefing_keeps_the_notes_own_point_where_the_model_got_one_wrong(retriever, real_settings):
+    """The model's only point changes a noun: dropped, and every passage still gives its point, from the notes."""
+    request = (
+        "Prepare a short briefing on how organisations have co-designed services with care experienced young people"
+    )
+    from_notes = extractive(retriever, real_settings).briefer.brief(request)
+    llm = scripted("Organisations co-designed services with foster carers in prisons [1].")
+    briefing = assistant_for(answerer(retriever, llm, real_settings)).briefer.brief(request)
+    assert "prisons" not in " ".join(briefing.points) and briefing.generator == "fake + extractive"
+    assert [c.passage for c in briefing.citations] == [c.passage for c in from_notes.citations]
+
+
 def test_briefing_docx_opens_and_lists_its_sources(retriever, real_settings, tmp_path: Path):
     briefing = extractive(retriever, real_settings).briefer.brief(
         "Prepare a short briefing on how organisations have co-designed services with care experienced young people"
@@ -305,6 +317,15 @@ def test_a_model_that_declines_on_relevant_passages_is_backed_by_their_own_sente
     answer = answerer(retriever, llm, real_settings).answer("What is Wee Breathers and who created it?")
     assert answer.answered and "Scottish Attachment in Action" in answer.text
     assert markers(answer.text) <= {c.n for c in answer.citations}
+
+
+def test_a_model_that_declines_in_its_own_words_gets_each_notes_sentence_once(retriever, real_settings):
+    """A decline that is no exact "The notes don't cover this." is dropped and replaced, and the notes' own
+    answer follows: no sentence twice."""
+    llm = scripted("The notes don't cover who designed the programme for schools.")
+    answer = answerer(retriever, llm, real_settings).answer("What is Wee Breathers?")
+    sentences = [s.strip() for s in re.split(r"(?<=\])[.!?]\s*", answer.text) if s.strip()]
+    assert answer.answered and len(sentences) == len(set(sentences)) and answer.generator == "extractive"
 
 
 def test_a_model_that_declines_is_answered_for_as_the_extractive_mode_answers(retriever, real_settings):

@@ -3,6 +3,7 @@
 import errno
 import io
 import os
+import time
 from pathlib import Path
 
 import docx
@@ -265,6 +266,25 @@ def test_markdown_is_read_as_its_reader_sees_it_a_pipe_table_a_row_a_line(tmp_pa
     assert "Item: Carers registered; Last year: 88; This year: 112." in text
     assert "Item: Weekend places; Last year: 30; This year: 44." in text
     assert "- lunches cooked by the carers themselves" in text and "|" not in text and "**" not in text
+
+
+def test_markdown_minutes_keep_a_field_a_line_and_a_line_of_dots_is_read_at_once(tmp_path: Path):
+    minutes = "# Carers forum\n\n**Date:** 4 March 2026\n**Venue:** Brechin Town House\n**Chair:** Ailsa Reid\n"
+    path = tmp_path / "minutes.md"
+    path.write_text(minutes, encoding="utf-8")
+    lines = [line for line in load_text(path, LIMIT).splitlines() if line]
+    assert lines[1:] == ["Date: 4 March 2026", "Venue: Brechin Town House", "Chair: Ailsa Reid"]
+    dots = tmp_path / "dots.txt"
+    dots.write_text("Total " + "." * 200_000 + " 12 and more", encoding="utf-8")
+    started = time.perf_counter()
+    load_text(dots, LIMIT)
+    assert time.perf_counter() - started < 2
+
+
+def test_a_field_between_rules_is_no_title(tmp_path: Path):
+    path = tmp_path / "notice.txt"
+    path.write_text("-----------------\nContact: hello@glenfamily.org\n-----------------\n", encoding="utf-8")
+    assert "Contact: hello@glenfamily.org" in load_text(path, LIMIT).splitlines()
 
 
 def test_figures_led_by_dots_to_their_value_are_fields_of_their_own(tmp_path: Path):

@@ -50,3 +50,18 @@ def test_the_held_out_cases_in_total(grounding):
         f"(true kept {kept_true}, false dropped {dropped_false})"
     )
     assert sum(judged) >= 0.8 * len(judged)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "passage"),
+    [
+        ("The meeting was moved online because the hall was not accessible.",
+         "The hall was not accessible, so the meeting moved online."),  # a negated "be" is no negation of "move"
+        ("About 50 per cent of carers agreed.", "About 50% of carers agreed."),
+        ("About 50% of carers agreed.", "About 50 per cent of carers agreed."),
+        ("Twenty carers came to the first session.", "20 carers came to the first session."),
+        ("One in five parents had been in care.", "1 in 5 parents had been in care."),
+    ],
+)  # fmt: skip
+def test_the_same_thing_said_another_way_holds(grounding, sentence, passage):
+    assert states(grounding, sentence, passage), sentence

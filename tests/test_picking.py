@@ -195,6 +195,9 @@ def test_a_heading_line_ends_a_list_of_short_lines():
         "Inside this month: Camp photos; New volunteers.",
         "Forty children went to Arran.",
     ]
+    assert [q.text for q in quotes_of("#KeepThePromise week starts on Monday.")] == [
+        "#KeepThePromise week starts on Monday."
+    ]  # a hashtag is no heading
 
 
 def test_a_name_ending_in_a_question_mark_does_not_end_the_sentence():

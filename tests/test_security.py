@@ -826,6 +826,8 @@ def test_a_cards_original_opens_by_its_name_and_nothing_else_does(app: tuple[str
     for missing in ("absent.txt", "..%2F..%2Fpyproject.toml", "%2Fetc%2Fpasswd"):
         assert reader.get(f"/originals/{missing}").status_code == 404, missing
     assert httpx.get(f"{base}/originals/{SEED}").status_code != 200  # signed in first
+    # before sign-in, a name the library holds and one it does not get the same answer
+    assert httpx.get(f"{base}/originals/{SEED}").status_code == httpx.get(f"{base}/originals/absent.txt").status_code
 
 
 def test_gradios_named_parameter_routes_and_lone_surrogates_get_one_sentence_not_a_traceback(
@@ -839,6 +841,10 @@ def test_gradios_named_parameter_routes_and_lone_surrogates_get_one_sentence_not
     unpaired = b'{"data": ["What is Wee Breathers? \\ud800"]}'
     response = editor.post("/gradio_api/call/chat", content=unpaired, headers={"Content-Type": "application/json"})
     assert response.status_code == 400 and "not valid Unicode" in response.json()["detail"]
+    for content_type in ("text/json", "APPLICATION/JSON", "application/vnd.api+json", None):
+        headers = {"Content-Type": content_type} if content_type else {}
+        response = editor.post("/gradio_api/call/chat", content=unpaired, headers=headers)
+        assert response.status_code == 400, content_type  # FastAPI reads these as JSON: so does the guard
     assert "Traceback" not in "".join(capfd.readouterr())
 
 

@@ -365,7 +365,11 @@ class Answerer:
         if _declined(draft):
             # Small models often decline although the passages, which cleared the relevance gate, answer
             # the question; their own sentences then stand in.
-            yield from from_notes()
+            for own in from_notes():
+                if own.text not in given:
+                    given.add(own.text)
+                    credit("extractive")
+                    yield own
 
     def _own_sentence(self, question: str, dropped: str, passages: Sequence[Passage]) -> list[SupportedSentence]:
         """The notes' own sentence for the point of a model's sentence that was dropped: of the supplied

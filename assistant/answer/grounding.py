@@ -381,7 +381,7 @@ class Grounding:
         meta = passage.metadata
         label = " ".join(part for part in (meta.event, meta.organisation, meta.project, meta.who) if part)
         reading = read(self.language.parse(evidence(passage)))
-        label_words = {word.strip(".,:;()'’").lower() for word in label.split()}
+        label_words = set(re.findall(r"[a-z]+", label.lower()))  # "Children's", "Care-Experienced" in parts
         label_words |= {word.removesuffix("s") for word in label_words}
         return not departures(self.language.parse(sentence), reading, label_words)
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from spacy.tokens import Doc, Token
 
 from assistant.answer.lexicon import FRACTIONS, NEGATIVE_PRONOUNS, SOURCE_NOUNS
-from assistant.text import NUMBER_WORDS
 
 # The recogniser's labels for how many or how much ("more than half", "29", "over 50%", "£9 million"); it
 # labels some ("Less than a quarter" opening a sentence) a DATE, so a phrase holding a number counts too.
@@ -27,6 +26,18 @@ _QUANTITY_ENTITIES = frozenset({"CARDINAL", "PERCENT", "QUANTITY", "MONEY"})
 # Words of a noun phrase that say what it is, beside its nouns: "nursing" and "foster" in "the nursing
 # workforce", "foster carers" (tagged adjective or verb as often as noun).
 _QUALIFYING = frozenset({"amod", "compound"})
+# Words whose plain use says the opposite of the passage's negation of them ("Concerns were raised" for "No
+# concerns were raised"); not "be", "have" or "do" (tagged AUX), which a sentence uses whatever it says.
+_AFFIRMABLE = frozenset({"VERB", "NOUN", "PROPN", "ADJ"})
+# Numbers written as words and ways of writing a share, as one form ("Twenty" is 20, "per cent" is "%").
+_AMOUNT_WORDS = {
+    word: str(number)
+    for number, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+} | {word: str(10 * tens) for tens, word in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)}
+_AMOUNT_WORDS |= {"percent": "%", "per": "", "cent": "%"}
 # Words of a quantity phrase that say how it compares ("more", "less", "fewest"; "than", "over", "nearly").
 _COMPARING_TAGS = frozenset({"JJR", "RBR", "JJS", "RBS"})
 
@@ -67,7 +78,12 @@ def departures(sentence: Doc, passage: Reading, also_known: Iterable[str] = ()) 
         if _negates(token):
             if _negated(token).lemma_.lower() not in passage.negated:
                 reasons.append(f"a negation of '{_negated(token).text}'")
-        elif token.is_alpha and not _is_negated(token) and lemma in passage.negated and lemma not in passage.affirmed:
+        elif (
+            token.pos_ in _AFFIRMABLE
+            and not _is_negated(token)
+            and lemma in passage.negated
+            and lemma not in passage.affirmed
+        ):
             reasons.append(f"'{token.text}', which the passage negates")
     for phrase in _quantity_phrases(sentence):
         if not set(phrase) <= passage.quantities | _digits(known):
@@ -76,8 +92,9 @@ def departures(sentence: Doc, passage: Reading, also_known: Iterable[str] = ()) 
 
 
 def _says_what_a_thing_is(token: Token) -> bool:
-    """A noun, or a word qualifying one ("nursing" in "the nursing workforce")."""
-    if not token.is_alpha or token.is_stop:
+    """A noun, or a word qualifying one ("nursing" in "the nursing workforce"); not an amount ("half", "per
+    cent"), which the quantity check reads."""
+    if not token.is_alpha or token.is_stop or _is_amount(token):
         return False
     return token.pos_ in ("NOUN", "PROPN") or (token.dep_ in _QUALIFYING and token.head.pos_ in ("NOUN", "PROPN"))
 
@@ -87,7 +104,7 @@ def _is_negated(token: Token) -> bool:
 
 
 def _is_amount(token: Token) -> bool:
-    return token.like_num or token.lemma_.lower() in FRACTIONS or token.lower_ == "%"
+    return token.like_num or token.lemma_.lower() in FRACTIONS or token.lower_ in ("%", "percent", "per", "cent")
 
 
 def _compares(token: Token) -> bool:
@@ -103,10 +120,11 @@ def _quantity_phrases(doc: Doc) -> list[list[str]]:
         if span.label_ not in _QUANTITY_ENTITIES and not any(_is_amount(token) for token in span):
             continue
         words = [
-            NUMBER_WORDS.get(token.lower_, token.lemma_.lower().replace(",", ""))
+            _AMOUNT_WORDS.get(token.lower_, token.lemma_.lower().replace(",", ""))
             for token in span
             if _is_amount(token) or (token.pos_ != "DET" and _compares(token))
         ]
+        words = [word for word in words if word]
         if words:
             phrases.append(words)
     return phrases
@@ -129,7 +147,7 @@ def _negated(token: Token) -> Token:
 def _digits(words: Iterable[str]) -> set[str]:
     """Numbers the passage holds as figures, however written: a quantity of figures alone is checked as figures."""
     return {
-        NUMBER_WORDS.get(word, word.replace(",", ""))
+        _AMOUNT_WORDS.get(word, word.replace(",", ""))
         for word in words
-        if word in NUMBER_WORDS or word.replace(",", "").isdigit()
+        if word in _AMOUNT_WORDS or word.replace(",", "").isdigit()
     }
