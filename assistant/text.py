@@ -25,12 +25,18 @@ WORD = re.compile(r"[a-z0-9]+")  # a word of lower-cased text
 # "program"), and so do the people asking: both are written the British way before stemming.
 _AMERICAN_IZ = re.compile(r"(?<=[a-z]{3})iz(?=(?:e|es|ed|ing|ation|ations|er|ers)$)")
 _PROGRAMME = re.compile(r"(?<=gram)me(?=s?$)")
-# Small numbers are written both ways ("the two-house tool", "the 2 house tool"); "one" is left alone, as
-# it is far more often a pronoun ("no one", "one of").
-NUMBER_WORDS = {
+# Numbers written as words, with their figures: the one list of them.
+NUMBER_WORD_VALUES = {
     word: str(number)
-    for number, word in enumerate("two three four five six seven eight nine ten eleven twelve".split(), start=2)
-}
+    for number, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+} | {word: str(10 * tens) for tens, word in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)}
+# Small numbers are written both ways ("the two-house tool", "the 2 house tool"): words and tokens take these as
+# their figures. "one" is left alone, as it is far more often a pronoun ("no one", "one of"), and "zero" and the
+# larger ones, which the notes write as figures.
+NUMBER_WORDS = {word: value for word, value in NUMBER_WORD_VALUES.items() if 2 <= int(value) <= 12}
 
 
 @functools.lru_cache(maxsize=1 << 16)  # a question's check tokenizes the same few thousand words again and again

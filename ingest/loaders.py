@@ -106,10 +106,12 @@ def normalise_text(text: str) -> str:
 _RULE = re.compile(r"^\s*([=\-_*~#])\1{2,}\s*$")
 # Where a line may end a sentence or an item: a hard-wrapped line ends mid-sentence, without one of these.
 _ENDS_LINE = re.compile(r"[.!?:;)\]\"'”’]\s*$")
-# A field line: a short label, its colon and its value ("Contact: ...", "**Chair:** Marion Turnbull").
-_FIELD = re.compile(r"^\s*[*_]{0,2}[A-Z][\w'’ /&()-]{0,30}:[*_]{0,2}\s+\S")
+# A field's label and its colon ("Contact:", "No of Attendees:").
+_LABEL = r"[A-Z][\w'’ /&()-]{0,30}:"
+# A field line in Markdown, its label maybe in bold: "**Chair:** Marion Turnbull".
+_FIELD = re.compile(rf"^\s*[*_]{{0,2}}{_LABEL}[*_]{{0,2}}\s+\S")
 # A line opening a heading, a field ("Contact: ...") or a table row; a list item is ``text.BULLET``.
-_HEADING_OR_FIELD = re.compile(r"^\s*(?:#|[A-Z][\w'’ /&()-]{0,30}:\s)|\t")
+_HEADING_OR_FIELD = re.compile(rf"^\s*(?:#|{_LABEL}\s)|\t")
 # A text wrapped at a fixed width has most of its long lines near that width; one written a paragraph a line
 # has longer lines than any wrapping leaves. A line this share of the width or longer was wrapped.
 _WRAP_WIDTH_MAX = 120
@@ -121,12 +123,11 @@ _DOT_LEADER = re.compile(r"\s*\.{4,}\s*")
 def _dot_led(line: str) -> str | None:
     """ "Label ....... value" as "Label: value", or None when the line is no such field. One pass over the
     line (a regex with a lazy label backtracks on a line of dots)."""
-    if "...." not in line:
+    leaders = list(_DOT_LEADER.finditer(line)) if "...." in line else []
+    if len(leaders) != 1:
         return None
-    leaders = list(_DOT_LEADER.finditer(line))
-    last = leaders[-1]
-    label, value = line[: leaders[0].start()], line[last.end() :]
-    if not label.strip() or not value.strip() or len(leaders) > 1 or value.startswith("."):
+    label, value = line[: leaders[0].start()], line[leaders[0].end() :]
+    if not label.strip() or not value.strip() or value.startswith("."):
         return None
     return f"{label.rstrip()}: {value.strip()}"
 

@@ -182,6 +182,15 @@ def test_a_dns_name_pointed_at_loopback_cannot_reach_the_app(app: tuple[str, Lib
 
 
 @pytest.mark.slow  # drives a browser
+def _sign_in_in_chromium(page: Any, base: str, name: str) -> None:
+    """Sign ``name`` in on the app's own page, as a user does, and wait for the app."""
+    page.goto(f"{base}/")
+    page.get_by_label("username").fill(name)
+    page.get_by_label("password").fill(PASSWORDS[name])
+    page.get_by_role("button", name="Login").click()
+    page.get_by_role("heading", name="Promise Assistant").wait_for(timeout=30_000)
+
+
 def test_in_chromium_a_page_on_another_port_cannot_remove_a_document_as_the_signed_in_user(
     app: tuple[str, Library, AssistantBlocks],
 ) -> None:
@@ -197,11 +206,7 @@ def test_in_chromium_a_page_on_another_port_cannot_remove_a_document_as_the_sign
         try:
             context = chromium.new_context()
             page = context.new_page()
-            page.goto(f"{base}/")
-            page.get_by_label("username").fill("ed")
-            page.get_by_label("password").fill(PASSWORDS["ed"])
-            page.get_by_role("button", name="Login").click()
-            page.get_by_role("heading", name="Promise Assistant").wait_for(timeout=30_000)
+            _sign_in_in_chromium(page, base, "ed")
             assert page.evaluate(_FETCH_INFO, base) == 200  # the app's own page: the cookie works
             page.goto(evil)
             assert page.evaluate(_FETCH_INFO, base) == "refused"
@@ -801,11 +806,7 @@ def test_in_chromium_a_page_on_another_port_cannot_sign_the_user_out_and_sign_ou
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = chromium.new_context().new_page()
-            page.goto(f"{base}/")
-            page.get_by_label("username").fill("mallory")
-            page.get_by_label("password").fill(PASSWORDS["mallory"])
-            page.get_by_role("button", name="Login").click()
-            page.get_by_role("heading", name="Promise Assistant").wait_for(timeout=30_000)
+            _sign_in_in_chromium(page, base, "mallory")
             page.goto(evil)
             with page.expect_navigation():
                 page.evaluate("(app) => { window.location.href = app + '/logout'; }", base)  # a link followed

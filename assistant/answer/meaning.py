@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from spacy.tokens import Doc, Token
 
 from assistant.answer.lexicon import FRACTIONS, NEGATIVE_PRONOUNS, SOURCE_NOUNS
+from assistant.text import NUMBER_WORD_VALUES
 
 # The recogniser's labels for how many or how much ("more than half", "29", "over 50%", "£9 million"); it
 # labels some ("Less than a quarter" opening a sentence) a DATE, so a phrase holding a number counts too.
@@ -29,15 +30,9 @@ _QUALIFYING = frozenset({"amod", "compound"})
 # Words whose plain use says the opposite of the passage's negation of them ("Concerns were raised" for "No
 # concerns were raised"); not "be", "have" or "do" (tagged AUX), which a sentence uses whatever it says.
 _AFFIRMABLE = frozenset({"VERB", "NOUN", "PROPN", "ADJ"})
-# Numbers written as words and ways of writing a share, as one form ("Twenty" is 20, "per cent" is "%").
-_AMOUNT_WORDS = {
-    word: str(number)
-    for number, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-        "seventeen eighteen nineteen twenty".split()
-    )
-} | {word: str(10 * tens) for tens, word in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)}
-_AMOUNT_WORDS |= {"percent": "%", "per": "", "cent": "%"}
+# Inside a quantity phrase every number word is a number ("One in five" is 1 in 5, "Twenty" is 20), and a share
+# is one form however written ("per cent" is "%").
+_AMOUNT_WORDS = NUMBER_WORD_VALUES | {"percent": "%", "per": "", "cent": "%"}
 # Words of a quantity phrase that say how it compares ("more", "less", "fewest"; "than", "over", "nearly").
 _COMPARING_TAGS = frozenset({"JJR", "RBR", "JJS", "RBS"})
 
