@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from assistant.text import BULLET, NAVIGATION, sentence_spans, without_bullet
+from assistant.text import BULLET, NAVIGATION, ends_in_abbreviation, sentence_spans, without_bullet
 
 # A table's header ("Question: ...?") is repeated on each of its chunks: it frames the passage.
 _HEADER = re.compile(r"^Question: .*\?$")
@@ -25,6 +25,10 @@ _STRAY_EMPHASIS = re.compile(r"^[*_]+(?=\w)|(?<=[\w.!?])[*_]+$")
 _LABEL = re.compile(r"^(?P<label>[A-Z][\w'’()/-]*(?:\s+[\w'’()/-]+){0,4}):\s+(?P<value>\S.*)$")
 # A value this short keeps its label: "No of Attendees: 34" means nothing as "34".
 _LABEL_KEEP_WORDS = 4
+# A value that is a sentence of its own, or a list's lead-in ("Key learning: The toolkit holds these tools:"), ends
+# like one; any other value (a name, a date, a place) keeps its label, which says what it is: "Facilitator: Sheriff
+# (retd.) Margaret Lennox", "Venue: North Inch Centre, Perth".
+_ENDS_A_SENTENCE = re.compile(r"[.!?:][\"'”’)]*$")
 # Words that only join a sentence to the one before it; cut from the front of a quote.
 _DANGLING_START = re.compile(r"^(?:and|so|but|also|plus)\b[,\s]+(?=\S)", re.IGNORECASE)
 _MAX_LIST_ITEMS = 8
@@ -32,8 +36,9 @@ _MAX_LIST_ITEMS = 8
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+\S")
 # Stored with each sentence: a store whose sentences were cut by another version of these rules re-embeds them.
 # (6: each sentence is stored with the named entities in it; 7: a heading line ends a list, and a bracketed
-# abbreviation ends no sentence.)
-QUOTES_VERSION = 7
+# abbreviation ends no sentence; 8: a field whose value is no sentence keeps its label, and the full stop of
+# "Dr." or "No. 5" ends no sentence.)
+QUOTES_VERSION = 8
 
 
 @dataclass(frozen=True)
@@ -88,11 +93,16 @@ def _clean(text: str) -> str:
     return text
 
 
-def _unlabelled(text: str) -> str:
+def _field_value(text: str) -> str:
+    """The value of a field line long enough to say something without its label; "" for any other line."""
     match = _LABEL.match(text)
-    if match and len(match["value"].split()) >= _LABEL_KEEP_WORDS:
-        return match["value"]
-    return text
+    return match["value"] if match and len(match["value"].split()) >= _LABEL_KEEP_WORDS else ""
+
+
+def _unlabelled(text: str) -> str:
+    """A field's value when it is a sentence of its own, else the line as it is."""
+    value = _field_value(text)
+    return value if _ENDS_A_SENTENCE.search(value) and not ends_in_abbreviation(value) else text
 
 
 def split_with_offsets(text: str, offset: int = 0) -> list[Quote]:
@@ -137,7 +147,7 @@ def quotes_of(text: str, context: str = "") -> list[Quote]:
             items.append((without_bullet(lines[following][0]).rstrip(".;"), lines[following][2]))
             following += 1
         # A field's value ("Summary of Presentation: ..."), not a list's head ("Key learning: these tools:").
-        labelled = bool(_LABEL.match(line)) and _unlabelled(line) != line and not line.endswith(":")
+        labelled = bool(_field_value(line)) and not line.endswith(":")
         if len(items) >= 2 and not BULLET.match(line) and not labelled:
             head = _clean(_unlabelled(line).rstrip(":"))
             joined = "; ".join(_clean(item) for item, _ in items)

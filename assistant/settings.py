@@ -126,8 +126,9 @@ class Settings(BaseSettings):
     max_answer_tokens: int = Field(default=160, ge=16)
     extractive_sentences: int = Field(default=5, ge=1)
     # Sentence picking (assistant/answer/picking.py), chosen on tests/data/realistic.jsonl and dev.jsonl together:
-    # score = w * cosine(question, sentence) + (1 - w) * word coverage + bonus if it states the fact kind
-    # asked (a date for "when") - step * the rank of its unit - penalty if it states a plan's aims
+    # score = w * cosine(question, sentence) + (1 - w) * word coverage + bonus for each fact kind asked that it
+    # states (a date for "when", a venue too for "when and where") - step * the rank of its unit - penalty if it
+    # states a plan's aims
     # - penalty if it is itself a question (a prompt or heading in the notes: "What is a Kinship Carer?")
     # or a list of bare titles ("The Fundamentals: Listening; Poverty; Language"): both name, neither says.
     pick_meaning_weight: float = Field(default=0.5, ge=0, le=1)

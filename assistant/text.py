@@ -77,6 +77,33 @@ _NAME_WORDS = 3
 # A bracket holding one short word with its full stop ("Sheriff (retd.) Margaret Lennox", "(est.)", "(Ltd.)")
 # holds an abbreviation: the full stop ends no sentence. A longer word is a sentence's last ("(mostly.)").
 _BRACKETED_ABBREVIATION = re.compile(r"\(\s*[A-Za-z]{1,4}\.$")
+# The word before a full stop.
+_LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
+
+
+@functools.cache
+def _abbreviations() -> tuple[frozenset[str], frozenset[str]]:
+    """pysbd's English abbreviations that a full stop never ends a sentence after: those written before a name
+    ("Dr. Isla Menzies", "St. Andrews", "Prof.") or inside one ("e.g.", "i.e."), and those written before a
+    number ("No. 5", "pp. 12")."""
+    from pysbd.lang.english import English
+
+    listed = English.Abbreviation
+    before_a_name = frozenset(listed.PREPOSITIVE_ABBREVIATIONS) | {a for a in listed.ABBREVIATIONS if "." in a}
+    return before_a_name, frozenset(listed.NUMBER_ABBREVIATIONS)
+
+
+def ends_in_abbreviation(before: str, after: str = "") -> bool:
+    """The full stop ending ``before`` is an abbreviation's ("Sheriff (retd.)", "Dr."), given the text
+    ``after`` the break (a number after "No.")."""
+    if _BRACKETED_ABBREVIATION.search(before.rstrip(")").rstrip()):
+        return True
+    word = _LAST_WORD.search(before)
+    if not word:
+        return False
+    before_a_name, before_a_number = _abbreviations()
+    abbreviation = word.group(1).lower()
+    return abbreviation in before_a_name or (abbreviation in before_a_number and after.lstrip()[:1].isdigit())
 
 
 def sentence_spans(text: str, *, keep_closing_marks: bool = False) -> list[tuple[int, int]]:
@@ -90,7 +117,7 @@ def sentence_spans(text: str, *, keep_closing_marks: bool = False) -> list[tuple
     for match in [*SENTENCE_END.finditer(text), None]:
         if match and text[match.start() - 1] in "?!" and len(text[position : match.start()].split()) <= _NAME_WORDS:
             continue
-        if match and ")" in match.group() and _BRACKETED_ABBREVIATION.search(text[position : match.start()]):
+        if match and ends_in_abbreviation(text[position : match.start()], text[match.end() :]):
             continue
         end = len(text)
         if match:

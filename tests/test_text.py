@@ -79,6 +79,22 @@ def test_a_short_word_alone_in_brackets_with_a_full_stop_is_an_abbreviation():
     ]
 
 
+@pytest.mark.parametrize(
+    ("line", "sentences"),
+    [
+        (
+            "Opened by Cllr Rae and Prof. Anna Lindqvist. Tea followed.",
+            ["Opened by Cllr Rae and Prof. Anna Lindqvist.", "Tea followed."],
+        ),
+        ("Meet at St. Ninian's Hall. Parking is free.", ["Meet at St. Ninian's Hall.", "Parking is free."]),
+        ("See action No. 4 in the log. Nothing else.", ["See action No. 4 in the log.", "Nothing else."]),
+        ("Bring paper, pens etc. Lunch is provided.", ["Bring paper, pens etc.", "Lunch is provided."]),
+    ],
+)
+def test_a_full_stop_after_a_title_or_before_a_number_ends_no_sentence(line, sentences):
+    assert split_sentences(line) == sentences
+
+
 def test_a_short_name_ending_in_a_question_mark_is_not_a_sentence():
     line = "The Why Not? Trust developed Thinking Space. Would it work? It did."
     assert split_sentences(line) == ["The Why Not? Trust developed Thinking Space.", "Would it work? It did."]

@@ -174,10 +174,15 @@ class SentencePicker:
                 similarity = float(sentence_vector @ query) if sentence_vector.size else 0.0
                 context = f"{passage.metadata.context} {passage.metadata.section or ''} {heading}"
                 coverage = grounding.coverage(subject, f"{context} {quote.text}")
-                stated = asked.kind is not FactKind.GENERAL and (
-                    asked.stated_by(quote, noun_words)
-                    or (FactKind.FINDING in asked.kinds and bool(_FINDINGS.search(context)))
-                )
+                kinds_stated = 0 if asked.kind is FactKind.GENERAL else asked.kinds_stated(quote, noun_words)
+                if not kinds_stated and FactKind.FINDING in asked.kinds and _FINDINGS.search(context):
+                    kinds_stated = 1
+                stated = kinds_stated > 0
+                if _titled(quote.text) and not stated:
+                    # A title, or a field holding one ("Summary of Presentation: Working With African Families"),
+                    # heads what follows unless it states what was asked ("Venue: North Inch Centre, Perth").
+                    heading = quote.text
+                    continue
                 if unit.deep and not (
                     stated and grounding.coverage(subject, quote.text) >= self.settings.deep_fact_coverage
                 ):
@@ -185,7 +190,7 @@ class SentencePicker:
                 score = (
                     self.settings.pick_meaning_weight * similarity
                     + (1 - self.settings.pick_meaning_weight) * coverage
-                    + (self.settings.pick_kind_bonus if stated else 0.0)
+                    + self.settings.pick_kind_bonus * kinds_stated
                     - step * unit.rank
                     - (aim_penalty if _AIM.search(quote.text) else 0.0)
                     - (self.settings.pick_question_penalty if _asks(quote.text) or _index(quote.text) else 0.0)

@@ -175,7 +175,9 @@ _FINDING = re.compile(
     r"concluded|suggests?|helped|led to|resulted|meant|demonstrated|identified|more likely|less likely)\b",
     _I,
 )
-_LIST_SHAPE = re.compile(r";|:\s|\b\w+, \w+(?: \w+)?,? and\b")
+# A list: items after a semicolon or a colon with commas ("Three tools: a guide, a game, a plan"), or a run of
+# "x, y and z"; a field's colon alone ("Summary of Presentation: Working With African Families") lists nothing.
+_LIST_SHAPE = re.compile(r";|:\s.*,|\b\w+, \w+(?: \w+)?,? and\b")
 
 _SEEKS_PROJECTS = re.compile(
     r"\b(has|have|is|are|was|were|did|does)\s+(anyone|anybody|someone|somebody|any\s+(projects?|organisations?|"
@@ -201,7 +203,12 @@ class AskedFact:
 
     def stated_by(self, quote: Quote, noun_words: frozenset[str]) -> bool:
         """The sentence states a fact of one of the asked kinds."""
-        return any(states(kind, quote, noun_words, self.question, self.what) for kind in self.kinds)
+        return self.kinds_stated(quote, noun_words) > 0
+
+    def kinds_stated(self, quote: Quote, noun_words: frozenset[str]) -> int:
+        """How many of the asked kinds the sentence states: for "when and where", a line giving the date and
+        the venue says more than one giving the date alone."""
+        return sum(states(kind, quote, noun_words, self.question, self.what) for kind in self.kinds)
 
     @property
     def seeks_projects(self) -> bool:
@@ -339,10 +346,15 @@ def _person(quote: Quote, question: str) -> bool:
     return False
 
 
+# A town or a region answers "where", not "who": "leaving for a post in Stornoway" names nobody who took over.
+_WHO_ENTITIES = tuple(sorted(NAMING_ENTITIES - {"GPE", "LOC"}))
+
+
 def _new_name(quote: Quote, question: str) -> bool:
-    """A person, organisation, place or other named thing in the sentence that the question does not give."""
+    """A person, organisation or other named thing (not a place) in the sentence that the question does not
+    give."""
     asked = question.lower()
-    return any(name.lower() not in asked for name in quote.mentioned(*NAMING_ENTITIES))
+    return any(name.lower() not in asked for name in quote.mentioned(*_WHO_ENTITIES))
 
 
 def _is_duration(text: str) -> bool:
