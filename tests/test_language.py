@@ -180,3 +180,30 @@ def test_a_possessive_ends_a_name_the_question_gives():
     passage = Passage("c", text, replace(_META, end=len(text)))
     names, unused = Grounding.names_not_used("How much did the Dunmore Trust's Harbour Steps Fund give?", [passage])
     assert names == ["Dunmore Trust", "Harbour Steps Fund"] and unused == []
+
+
+@pytest.mark.parametrize(
+    ("question", "noun"),
+    [
+        ("How much was collected at the coffee morning, and how many families came?", "families"),
+        ("how much did the raffle make and how many tickets were sold", "tickets"),
+        ("How many volunteers signed up?", "volunteers"),
+    ],
+)
+def test_a_count_asked_after_an_amount_counts_what_follows_how_many(question, noun):
+    from assistant.answer.questions import FactKind, asked_fact
+
+    asked = asked_fact(question, language())
+    assert FactKind.COUNT in asked.kinds and asked.noun.split()[0] == noun
+
+
+def test_a_sentence_stating_the_asked_kinds_is_read_for_each_of_them():
+    """ "Who took over, and when?": a line naming the new person and the day says more than one naming a place
+    and a month; a town answers "where", never "who"."""
+    from assistant.answer.questions import asked_fact
+
+    asked = asked_fact("Who is replacing Ann Bell as the hub's manager, and when do they start?", language())
+    leaving = language().tagged("Ann Bell leaves in June for a new post in Stornoway.")
+    arriving = language().tagged("Her successor, Priya Nair, joins on 3 August 2026 from Fife Council.")
+    assert asked.kinds_stated(arriving, frozenset()) == 2
+    assert asked.kinds_stated(leaving, frozenset()) == 1

@@ -192,7 +192,8 @@ class SentencePicker:
                     + (1 - self.settings.pick_meaning_weight) * coverage
                     + self.settings.pick_kind_bonus * kinds_stated
                     - step * unit.rank
-                    - (aim_penalty if _AIM.search(quote.text) else 0.0)
+                    # a plan's aim answers nothing, unless it states what was asked ("73 hampers will be ...")
+                    - (aim_penalty if not stated and _AIM.search(quote.text) else 0.0)
                     - (self.settings.pick_question_penalty if _asks(quote.text) or _index(quote.text) else 0.0)
                 )
                 scored.append(Candidate(quote, passage, unit.rank, order, similarity, coverage, score))

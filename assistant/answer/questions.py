@@ -110,7 +110,8 @@ _KIND_PATTERNS: tuple[tuple[FactKind, re.Pattern[str]], ...] = (
         ),
     ),
     (FactKind.DURATION, re.compile(r"\bhow long\b|\bhow many (years|months|weeks|days|hours)\b", _I)),
-    (FactKind.COUNT, re.compile(r"\b(how many|number of|how much)\b", _I)),
+    # "How much ... raise, and how many hampers is that?": the count is of what follows "how many".
+    (FactKind.COUNT, re.compile(r"\b(how many|number of)\b|\bhow much\b(?!.*\bhow many\b)", _I)),
     (
         FactKind.PLACE,
         re.compile(
