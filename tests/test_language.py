@@ -207,3 +207,13 @@ def test_a_sentence_stating_the_asked_kinds_is_read_for_each_of_them():
     arriving = language().tagged("Her successor, Priya Nair, joins on 3 August 2026 from Fife Council.")
     assert asked.kinds_stated(arriving, frozenset()) == 2
     assert asked.kinds_stated(leaving, frozenset()) == 1
+
+
+def test_a_table_rows_cells_count_what_the_row_is_of():
+    """ "Families supported; 2024–25: 167": the figure counts families though the label is several words back."""
+    from assistant.answer.questions import FactKind, states
+
+    row = language().tagged("Young carers registered with the service; 2023: 40; 2024: 52.")
+    other = language().tagged("Hours of respite given; 2023: 310; 2024: 402.")
+    assert states(FactKind.COUNT, row, frozenset({"carer"}))
+    assert not states(FactKind.COUNT, other, frozenset({"carer"}))

@@ -408,6 +408,11 @@ def _counts(quote: Quote, noun_words: frozenset[str]) -> bool:
             return True
         if ":" in before and any(_related(word, noun) for word in before for noun in noun_words):
             return True
+        # A table row's cell ("Families supported; 2024–25: 167; 2025–26: 214") counts what its row is of.
+        row, _, cells = quote.text.partition("; ")
+        in_a_cell = before[-1:] == [":"] and bool(cells) and mention.start > len(row)
+        if in_a_cell and any(_related(w, noun) for w in _COUNTED_WORD.findall(row.lower()) for noun in noun_words):
+            return True
     return False
 
 
