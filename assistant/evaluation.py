@@ -275,7 +275,7 @@ def score_answers(generator: str, cases: Sequence[EvalCase], answer: Callable[[E
         markers = set(cited_numbers(shown.text))
         validity += markers <= {citation.n for citation in shown.citations}
         failed = False
-        if case.refuse:
+        if case.refuse and not case.near_miss:
             refused_off += not shown.answered
             failed = shown.answered
         else:
@@ -300,7 +300,7 @@ def score_answers(generator: str, cases: Sequence[EvalCase], answer: Callable[[E
             supported.append(1.0 if any(hits) else 0.0)
         if failed:
             failures.append(case.id)
-    off_corpus = sum(case.refuse for case in cases)
+    off_corpus = sum(case.refuse and not case.near_miss for case in cases)
     near_misses = sum(case.near_miss for case in cases)
     return AnswerScores(
         generator=generator,

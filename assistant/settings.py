@@ -172,6 +172,14 @@ class Settings(BaseSettings):
     follow_up_passages: int = Field(default=2, ge=1)
     # ... as does a question naming an organisation or project whose notes are this many passages or fewer.
     named_passages: int = Field(default=12, ge=1)
+    # Those passages lead unless a sentence elsewhere is closer to the question by more than this (cosine
+    # similarity) and shares at least ``scope_lead_words`` of its content words: "who's putting together the
+    # proposal to extend it and when is it due?" after the Fife pilot is answered by the minutes' actions row
+    # (0.76, "proposal", "extend", "due"), not the pilot's own lines (0.64); "what did they find?" is not
+    # answered by "Find out more with the Promise Design Tools." (one shared word). Chosen on the blind and
+    # conversations sets, checked on all.
+    scope_lead_margin: float = Field(default=0.1, ge=0)
+    scope_lead_words: int = Field(default=2, ge=1)
     # A phrase of small words a question quotes ("all about me") names something when this many units or
     # fewer use it: its notes are read first, and the question counts as covered if they are among the best.
     quoted_units: int = Field(default=2, ge=1)

@@ -17,6 +17,7 @@ from charset_normalizer import from_bytes
 
 from assistant.errors import DocumentError
 from assistant.text import BULLET
+from ingest.columns import aligned, labelled_rows
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 
@@ -86,7 +87,7 @@ def document_from_bytes(data: bytes, suffix: str, name: str) -> LoadedText:
         raise DocumentError(name, f"not a readable {suffix} file ({type(error).__name__})") from None
     pages = [normalise_text(page) for page in ([read] if isinstance(read, str) else read)]
     if suffix.lower() in _WRAPPED_FORMATS:
-        pages = [reflowed(page) for page in pages]
+        pages = [reflowed(*aligned(page)) for page in pages]
     starts = [0]
     for page in pages[:-1]:
         starts.append(starts[-1] + len(page) + len(_PAGE_BREAK))
@@ -141,17 +142,18 @@ def _opens_line(line: str) -> bool:
     return bool(BULLET.match(line) or _HEADING_OR_FIELD.match(line))
 
 
-def reflowed(text: str) -> str:
+def reflowed(text: str, rows: frozenset[int] = frozenset()) -> str:
     """Text as its layout means it: lines hard-wrapped at a fixed width (plain-text newsletters and emails, a
     PDF's lines) joined back into their paragraphs, and a short line framed or underlined by rules ("LOUD &
     CLEAR PUT THE QUESTIONS" between dashes, a title over "=====") made a heading; the rules themselves
-    become paragraph breaks. Text written a paragraph a line (the seeds) is left as it is."""
+    become paragraph breaks. Text written a paragraph a line (the seeds) is left as it is. The lines numbered
+    in ``rows`` are a table's rows (``columns.aligned``): each stays a line of its own."""
     lines = text.split("\n")
     long_lines = sorted(len(line) for line in lines if len(line.strip()) >= 30 and "\t" not in line)
     width = long_lines[int(0.9 * (len(long_lines) - 1))] if long_lines else 0
     wrapped = 0 < width <= _WRAP_WIDTH_MAX
     out: list[str] = []
-    fields: set[int] = set()  # lines of ``out`` made from a label and its dot-led value: each ends there
+    fields: set[int] = set()  # lines of ``out`` made from a label and its dot-led value, or a row: each ends there
     for index, line in enumerate(lines):
         led = _dot_led(line)
         if led is not None:
@@ -167,10 +169,12 @@ def reflowed(text: str) -> str:
             and len(stripped.split()) <= _TITLE_WORDS
             and not _ENDS_LINE.search(stripped)
             # a list item or a field over a rule is not a title, unless framed by rules above and below too
-            # ("----- / 2. WINTER HAMPER APPEAL SMASHES TARGET / -----", a bulletin's numbered item)
+            # ("----- / 2. WINTER HAMPER APPEAL SMASHES TARGET / -----", a bulletin's numbered item) or numbered
+            # ("4. KEY THEMES FROM FREE-TEXT ANSWERS / -----", a report's numbered section)
             and (
                 not _opens_line(line)
                 or (index > 0 and bool(_RULE.match(lines[index - 1])) and not _HEADING_OR_FIELD.match(line))
+                or (stripped[:1].isdigit() and bool(BULLET.match(stripped)))
             )
         ):
             out.append(f"## {stripped}")
@@ -180,10 +184,16 @@ def reflowed(text: str) -> str:
             and out
             and out[-1].strip()
             and stripped
-            # A heading, a list item or a field ends at its line's end, unless the next line is indented under it.
-            and (not _opens_line(out[-1]) or (BULLET.match(out[-1]) and line[:1].isspace()))
+            # A heading, a list item or a field ends at its line's end, unless the next line is indented under it
+            # or a field's value goes on in lower case ("Proposal 6: Travel costs ... paid in advance / rather than").
+            and (
+                not _opens_line(out[-1])
+                or (BULLET.match(out[-1]) and line[:1].isspace())
+                or (bool(_FIELD.match(out[-1])) and stripped[:1].islower())
+            )
             and "|" not in out[-1]  # a table drawn with bars
             and len(out) - 1 not in fields
+            and index not in rows
             and len(lines[index - 1]) >= _WRAPPED_SHARE * width
             and not _ENDS_LINE.search(out[-1])
             and not _opens_line(line)
@@ -192,7 +202,7 @@ def reflowed(text: str) -> str:
             out[-1] = out[-1].rstrip() + ("" if out[-1].endswith("-") and stripped[:1].islower() else " ") + stripped
         else:
             out.append(line)
-        if led is not None:
+        if led is not None or index in rows:
             fields.add(len(out) - 1)
     return "\n".join(out)
 
@@ -292,21 +302,6 @@ def _is_header(rows: list[list[str]]) -> bool:
     if len(rows[0]) == 2 and all(row and label(row[0]) for row in rows):
         return False  # every row a label and its value ("Venue | Braeside Hall", "Time | 10am")
     return all(label(cell) for cell in rows[0])
-
-
-def labelled_rows(rows: list[list[str]]) -> list[str]:
-    """A table with a header row, one line a row, each cell after its column's name: "Organisation: Glen
-    Family Link; Project: Nearer Home; Award: £46,350." A row read alone still says what each figure is."""
-    header, *body = rows
-    lines = []
-    for row in body:
-        if len(row) != len(header):
-            lines.append("\t".join(row))  # a row across the columns (a section's title): as it is
-            continue
-        cells = [f"{name}: {cell}" if name else cell for name, cell in zip(header, row, strict=False) if cell.strip()]
-        if cells:
-            lines.append("; ".join(cells).rstrip(".") + ".")
-    return lines
 
 
 def html_fragments_to_text(text: str) -> str:

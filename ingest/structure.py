@@ -187,16 +187,49 @@ def _is_title_like(text: str) -> bool:
     if stripped.startswith("#"):
         return True
     words = stripped.split()
-    if len(words) > 9 or stripped[-1] in ".,;:!?)…-–—" or ":" in stripped:
+    # Cells joined by semicolons ("Agree 88%; Disagree 5%; Not sure 7%") are a row of figures, not a title.
+    if len(words) > 9 or stripped[-1] in ".,;:!?)…-–—" or ":" in stripped or ";" in stripped:
         return False
     first = stripped.lstrip("#*\"'“‘(").strip()
     return bool(first) and (first[0].isupper() or first[0].isdigit())
 
 
-def _is_heading(lines: list[Line], index: int) -> bool:
-    """Headings: Markdown headings, title-like lines, or a short ':'/'?' line opening a blank-line-separated block."""
+def _numbered_heading(lines: list[Line], index: int) -> bool:
+    """A numbered title standing alone over prose or bullets ("3. FAMILY GROUP DECISION MAKING PILOT - UPDATE"
+    after a blank line, its paragraph under it), as minutes number their agenda items: a heading, not the first
+    item of a numbered list (whose next item is numbered too)."""
     text = lines[index].text.strip()
-    if _is_title_like(text):
+    marker = BULLET.match(text)
+    if marker is None or not text[:1].isdigit() or not _is_title_like(text[marker.end() :]):
+        return False
+    if index > 0 and lines[index - 1].text.strip():
+        return False
+    following = next((line.text.strip() for line in lines[index + 1 :] if line.text.strip()), "")
+    return bool(following) and not (following[:1].isdigit() and BULLET.match(following))
+
+
+# A numbered item's lead-in ("Proposal 6:", "Recommendation 2:", "Theme 3:"), as consultations and reports
+# number what they ask and find.
+_ITEM_LEAD = re.compile(r"^[A-Z][a-z]+ \d{1,2}[a-z]?:\s+\S")
+
+
+def _item_heading(lines: list[Line], index: int) -> bool:
+    """ "Proposal 6: Travel costs for family time to be paid in advance" opening a blank-line-separated block
+    with more under it: the heading of that item, not a field (a field's block is more fields)."""
+    text = lines[index].text.strip()
+    if not _ITEM_LEAD.match(text) or text.endswith((".", "!", "?")) or len(text) > 160:
+        return False
+    if index > 0 and lines[index - 1].text.strip():
+        return False
+    following = lines[index + 1].text.strip() if index + 1 < len(lines) else ""
+    return bool(following) and not _ITEM_LEAD.match(following)
+
+
+def _is_heading(lines: list[Line], index: int) -> bool:
+    """Headings: Markdown headings, title-like lines, a numbered title or item over prose, or a short ':'/'?'
+    line opening a blank-line-separated block."""
+    text = lines[index].text.strip()
+    if _is_title_like(text) or _numbered_heading(lines, index) or _item_heading(lines, index):
         return True
     if text.endswith((":", "?")) and 1 <= len(text.split()) <= 10 and not BULLET.match(text):
         previous_blank = index == 0 or not lines[index - 1].text.strip()
@@ -408,7 +441,8 @@ def _sections(lines: list[Line]) -> list[Unit]:
         if not text:
             continue
         # A dateline ("Published 16 October 2025") says when, not what the paragraphs under it are about.
-        if _is_heading(lines, index) and not BULLET.match(text) and not _dateline(clean_inline(text)):
+        heading_line = _is_heading(lines, index) and (not BULLET.match(text) or _numbered_heading(lines, index))
+        if heading_line and not _dateline(clean_inline(text)):
             heading = clean_inline(text).rstrip(":")
             if current.segments and current.words() >= 25:
                 units.append(current)

@@ -395,3 +395,27 @@ def test_a_follow_up_on_a_document_naming_no_projects_reads_the_rest_of_it(added
     history = [{"role": "user", "content": question}, {"role": "assistant", "content": said}]
     answer = extractive(*added).answerer.answer(follow_up, history)
     assert answer.answered and fact in answer.text, answer.text
+
+
+def test_a_near_miss_marked_refuse_is_scored_as_a_near_miss_not_as_off_corpus() -> None:
+    """The blind set marks near misses ``refuse`` and ``near_miss``: answering with what the notes say and that the
+    detail is absent is right for them, so they count neither as off-corpus answered nor as failures."""
+    from assistant.evaluation import EvalCase, Response, score_answers
+    from assistant.models import Answer
+
+    near = EvalCase("n", "What is the hub's budget?", "nearmiss", ("hub.md",), ("Hub",), (), True, near_miss=True)
+    away = EvalCase("o", "Who won the cup?", "refuse", (), (), (), True)
+    said = {"n": ("The Hub runs on Fridays. The notes don't give the amount of money asked for.", True),
+            "o": ("The notes don't cover this.", False)}  # fmt: skip
+
+    def answer(case: EvalCase) -> Response:
+        text, answered = said[case.id]
+        return Response(Answer(case.question, case.question, text, answered, [], {}, "extractive", []), [])
+
+    scores = score_answers("extractive", [near, away], answer)
+    assert (scores.off_corpus, scores.off_corpus_refused) == (1, 1.0)
+    assert (scores.near_misses, scores.near_miss_says_absent) == (1, 1.0)
+    assert (scores.false_refusals, scores.failures) == (0, [])
+    said["n"] = ("The notes don't cover this.", False)
+    refused = score_answers("extractive", [near, away], answer)
+    assert (refused.near_miss_says_absent, refused.false_refusals, refused.failures) == (0.0, 1, ["n"])

@@ -324,3 +324,77 @@ def test_word_tables_stay_where_they_are_and_a_label_and_value_table_stays_a_row
     assert "Action: Book the hall; Owner: Iona Rae; Due: 3 May." in text
     assert text.index("Send the survey") < text.index("The next meeting")  # in the document's order
     assert "Date\t14 June 2025" in text
+
+
+# A board's papers typed at a keyboard, laid out unlike any seed: a misaligned header, a cell wrapped onto the
+# next line, a lead's name running into the date column with one space, a two-column list and a lone row.
+_TYPED_PAPERS = """\
+NORTH COAST CARE LEAVERS BOARD
+NOTE OF MEETING
+
+Held:      Thursday 4 June 2026
+Where:     Wick Assembly Rooms
+
+ATTENDING
+    Morven Sinclair      Board convener
+    Iain Gunn            Throughcare Team Leader
+    Kirsty Mowat         Youth worker, Pulteney Youth Project
+
+2. HOUSING FIRST FOR CARE LEAVERS
+Iain Gunn said eleven young people had moved into their own tenancy since January, and none had lost it.
+
+3. RESULTS OF THE SPRING SURVEY
+   Satisfied 64%     Unsure 21%     Unhappy 15%
+The board asked for the survey to run again in the autumn.
+
+ACTION LOG
+Ref   Task                                                   Lead                    By when
+A1    Write to the housing association about a fourth      Iain Gunn               31 July 2026
+      supported flat in Thurso
+A2    Book the autumn survey venue                          Kirsty Mowat            1 September 2026
+A3    Share the tenancy figures with the Parenting Panel     Morven Sinclair-Bremner 30 June 2026
+"""
+
+
+def test_a_typed_table_becomes_one_labelled_line_a_row() -> None:
+    from ingest.loaders import document_from_bytes
+
+    text = document_from_bytes(_TYPED_PAPERS.encode(), ".txt", "papers.txt").text
+    assert (
+        "Ref: A1; Task: Write to the housing association about a fourth supported flat in Thurso; "
+        "Lead: Iain Gunn; By when: 31 July 2026." in text
+    )
+    assert "Ref: A2; Task: Book the autumn survey venue; Lead: Kirsty Mowat; By when: 1 September 2026." in text
+    assert (
+        "Ref: A3; Task: Share the tenancy figures with the Parenting Panel; Lead: Morven Sinclair-Bremner; "
+        "By when: 30 June 2026." in text
+    )
+
+
+def test_two_typed_columns_and_a_lone_row_of_cells_read_as_fields() -> None:
+    from ingest.loaders import document_from_bytes
+
+    lines = [line.strip() for line in document_from_bytes(_TYPED_PAPERS.encode(), ".txt", "p.txt").text.split("\n")]
+    assert "Held: Thursday 4 June 2026" in lines
+    assert "Iain Gunn: Throughcare Team Leader" in lines
+    assert "Kirsty Mowat: Youth worker, Pulteney Youth Project" in lines
+    assert "Satisfied 64%; Unsure 21%; Unhappy 15%" in lines
+
+
+def test_typed_agenda_items_and_not_their_attendees_head_the_sections() -> None:
+    from ingest.loaders import document_from_bytes
+    from ingest.structure import analyse
+
+    text = document_from_bytes(_TYPED_PAPERS.encode(), ".txt", "p.txt").text
+    headings = [unit.default_section for unit in analyse(text, "p").units]
+    assert "2. HOUSING FIRST FOR CARE LEAVERS" in headings
+    assert "3. RESULTS OF THE SPRING SURVEY" in headings
+    assert not any("Sinclair" in heading or "Satisfied" in heading for heading in headings if heading)
+
+
+def test_a_numbered_list_stays_a_list() -> None:
+    from ingest.structure import analyse
+
+    text = "Next steps\n\n1. Agree the budget\n2. Recruit two mentors\n3. Report back in March\n"
+    headings = {unit.default_section for unit in analyse(text, "steps").units}
+    assert not any(heading and heading.startswith("1.") for heading in headings)

@@ -268,8 +268,19 @@ class Answerer:
         if history and standalone != question and self.gate.grounding.content_tokens(question):
             scored = self.picker.candidates(question, vector, asked, units, self.gate.grounding)
         # A follow-up about a project the conversation named, or a question naming one, is answered from that
-        # project's notes first (the first ``scoped`` results).
-        scored = sorted(scored, key=lambda candidate: candidate.unit_rank >= scoped)
+        # project's notes first (the first ``scoped`` results), unless a sentence elsewhere is clearly closer
+        # in meaning and in the question's own words (``scope_lead_margin``, ``scope_lead_words``).
+        best_in_scope = max((c.score for c in scored if c.unit_rank < scoped), default=0.0)
+        own_words = set(self.gate.grounding.content_tokens(question))
+
+        def leads_from_outside(candidate: Candidate) -> bool:
+            return (
+                candidate.score > best_in_scope + self.settings.scope_lead_margin
+                and len(own_words & set(tokenize(candidate.quote.text))) >= self.settings.scope_lead_words
+            )
+
+        if scoped:
+            scored = sorted(scored, key=lambda c: c.unit_rank >= scoped and not leads_from_outside(c))
         own_line = set(asked.kinds) & {FactKind.CONTACT, FactKind.DATE, FactKind.YEAR, FactKind.PLACE}
         direct = {
             candidate.key
