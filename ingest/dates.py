@@ -20,8 +20,13 @@ _MONTH_YEAR = re.compile(rf"\b{_MONTH}\s+{_YEAR}\b", re.IGNORECASE)
 _ISO = re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<month>\d\d)-(?P<day>\d\d)\b")
 # Dates with a day, a month and a year, most explicit first.
 _WHOLE_DATES = (_ISO, _DAY_MONTH_YEAR, _MONTH_DAY_YEAR)
-_DATE_LINE = re.compile(r"^\s*(?:\*\*)?date(?:\(s\))?(?:\*\*)?\s*:\s*(?P<value>.+)$", re.IGNORECASE | re.MULTILINE)
-_PLACE_LINE = re.compile(r"^\s*(?:venue|location|place)\s*:\s*(?P<value>.+)$", re.IGNORECASE | re.MULTILINE)
+# A field line, maybe a list item, its label maybe in bold ("- **Venue:** North Inch Conference Centre, Perth").
+_FIELD_OPENING = r"^\s*(?:[-*•]\s+)?(?:\*\*|__)?"
+_FIELD_COLON = r"(?:\*\*|__)?\s*:(?:\*\*|__)?\s*"
+_DATE_LINE = re.compile(rf"{_FIELD_OPENING}date(?:\(s\))?{_FIELD_COLON}(?P<value>.+)$", re.IGNORECASE | re.MULTILINE)
+_PLACE_LINE = re.compile(
+    rf"{_FIELD_OPENING}(?:venue|location|place){_FIELD_COLON}(?P<value>.+)$", re.IGNORECASE | re.MULTILINE
+)
 
 # Only the opening of a document describes the event; later dates are about other things.
 _OPENING_CHARS = 1500

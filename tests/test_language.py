@@ -164,6 +164,9 @@ def test_the_noun_a_question_asks_what_of_names_the_kind_of_fact(question, kind)
         ("where does the grandparents group meet?", "place"),
         ("Do you know where the kinship group meets these days?", "place"),
         ("when did the mentoring scheme start?", "date"),
+        ("Right, something else entirely – when does the kinship course run?", "date"),
+        ("new question: when's the next care leavers' lunch?", "date"),
+        ("Parents drop in - when they can - to the Tuesday group, what does it offer?", "general"),
     ],
 )
 def test_a_where_or_when_opening_a_relative_clause_asks_for_no_place_or_date(question, kind):

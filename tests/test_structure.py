@@ -183,3 +183,15 @@ def test_markdown_headings_make_sections(tmp_path: Path):
     assert document.date == "2025-06-03"
     assert {c.metadata.place for c in document.chunks} == {"Perth"}
     assert {"Housing", "Money"} <= {c.metadata.section for c in document.chunks}
+
+
+def test_an_event_page_gives_its_date_and_venue_as_bold_list_fields() -> None:
+    from ingest.dates import find_event_date
+
+    page = (
+        "# Care Day Ceilidh: a night to remember\n\n"
+        "- **When:** all evening\n"
+        "- **Date:** Friday 20 February 2026\n"
+        "- **Venue:** Fisherrow Community Hall, Musselburgh\n"
+    )
+    assert find_event_date(page, "Care Day Ceilidh") == ("2026-02-20", "Fisherrow Community Hall, Musselburgh")

@@ -97,7 +97,8 @@ class Composer:
         if (
             opening
             and set(asked.kinds) & {FactKind.DATE, FactKind.YEAR, FactKind.PLACE}
-            and not any(asked.stated_by(candidate.quote, frozenset()) for candidate in picked)
+            # "Where and when was it held?" is not answered by a line giving only a year or only a town
+            and not any(asked.kinds_stated(candidate.quote, frozenset()) == len(asked.kinds) for candidate in picked)
             and not _FUTURE.search(opening.quote.text)
         ):
             # The event of the best result: its unit may hold only headings ("Promise Learning Collaborative").

@@ -256,11 +256,14 @@ class SentencePicker:
 
         add(best)
         # The sentence after the best one often carries the fact it leads up to ("The Trust funded research.
-        # This found that ..."): it is taken when it scores near the best, or states what the best does not.
+        # This found that ..."): it is taken when it scores near the best, goes on from it ("... asked that the
+        # group stop using the word 'contact'. This was agreed; papers will use 'family time'."), or states
+        # what the best does not.
         noun_words = frozenset(tokenize(asked.noun))
         successor = by_key.get((best.passage.metadata.unit_id, best.order + 1))
         if successor and (
             successor.score >= best.score * self.settings.pick_successor_share
+            or leans_back(successor.quote.text)
             or (
                 asked.kind is not FactKind.GENERAL
                 and asked.stated_by(successor.quote, noun_words)

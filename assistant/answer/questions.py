@@ -87,9 +87,12 @@ _KIND_PATTERNS: tuple[tuple[FactKind, re.Pattern[str]], ...] = (
     (FactKind.YEAR, re.compile(r"\b(what|which|in which|in what) year\b(?! of\b)", _I)),
     (
         FactKind.DATE,
-        # "when" opening a question or a clause of it, not "... when things escalate".
+        # "when" opening a question or a clause of it, not "... when things escalate"; after a dash or colon only
+        # as a question ("changing the subject - when is ...?", not "drop in - when they can -").
         re.compile(
-            r"(^\W*|[.?!,;]\s*|\band\s+)when\b|\b(what date|which date|on what date|what day\b|which month|what month)",
+            r"(^\W*|[.?!,;]\s*|\band\s+)when\b|"
+            r"(:|\s[-–—]+)\s*when(?=\s+(is|are|was|were|do|does|did|will|would|can|could|should|has|have)\b|'s\b)|"
+            r"\b(what date|which date|on what date|what day\b|which month|what month)",
             _I,
         ),
     ),
