@@ -176,7 +176,8 @@ class Settings(BaseSettings):
     # similarity) and shares at least ``scope_lead_words`` of its content words: "who's putting together the
     # proposal to extend it and when is it due?" after the Fife pilot is answered by the minutes' actions row
     # (0.76, "proposal", "extend", "due"), not the pilot's own lines (0.64); "what did they find?" is not
-    # answered by "Find out more with the Promise Design Tools." (one shared word). Chosen on the blind and
+    # answered by "Find out more with the Promise Design Tools." (one shared word), nor "Who ran that one?"
+    # (no more words of its own than that) by another workshop's "X ran this one". Chosen on the blind and
     # conversations sets, checked on all.
     scope_lead_margin: float = Field(default=0.1, ge=0)
     scope_lead_words: int = Field(default=2, ge=1)

@@ -419,3 +419,47 @@ def test_a_near_miss_marked_refuse_is_scored_as_a_near_miss_not_as_off_corpus() 
     said["n"] = ("The notes don't cover this.", False)
     refused = score_answers("extractive", [near, away], answer)
     assert (refused.near_miss_says_absent, refused.false_refusals, refused.failures) == (0.0, 1, ["n"])
+
+
+_GATHERING = """# Kinship Summer Gathering 2026: what we heard
+
+Write-up by the Lomond Kinship Network, July 2026.
+
+## Workshop A: Money worries
+Isla Frew of Lomond Welfare Rights ran this one, and who ran it mattered: carers trusted her.
+
+Carers compared how long it took for their allowance to be agreed. Most waited more than three months.
+
+## Workshop B: Schools and kinship
+Facilitator: Ruaridh MacAulay (Dunbarton Virtual School)
+
+Carers said schools often do not know a child lives with a grandparent.
+The group asked for a named contact in each school.
+
+## Workshop C: Respite
+Shona Petrie ran this one for Carers Link Lomond; she has run it every year since 2022.
+
+Carers wanted short breaks that the children enjoy too, such as summer camps.
+
+## Workshop D: Talking to children about their parents
+This one was run by two carers, Jean Rennie and Alec Boyd, who ran a similar session last year.
+
+Carers shared words they use when a child asks why they cannot live with mum or dad.
+"""
+
+
+def test_a_follow_up_about_one_workshop_of_a_write_up_reads_that_workshop(tmp_path, real_embeddings):
+    """ "Who ran that one?" after an answer about Workshop B is answered from the passage headed Workshop B,
+    not from the workshop beside it that matches the question's words as well."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "kinship_gathering_2026.md").write_text(_GATHERING, encoding="utf-8")
+    settings = Settings(store_dir=tmp_path / "store")
+    store = open_store(settings, real_embeddings, language())
+    ingest_paths(store, [tmp_path / "docs"], settings, progress=False)
+    assistant = extractive(HybridRetriever(store, settings), settings)
+    history = [
+        {"role": "user", "content": "was anything at the kinship summer gathering about schools?"},
+        {"role": "assistant", "content": "Yes. Workshop B, on schools and kinship, asked for a named school contact."},
+    ]
+    answer = assistant.answerer.answer("Who ran that one?", history)
+    assert answer.answered and "Ruaridh MacAulay" in answer.text.split(".")[0], answer.text

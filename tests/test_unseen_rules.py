@@ -298,6 +298,17 @@ def test_the_second_one_carries_only_the_second_organisation(forum):
     assert BRIDGES in standalone and HARBOUR not in standalone
 
 
+def test_a_capital_opening_a_sentence_of_the_last_answer_is_no_name_to_carry(forum):
+    """ "Carers 27 ..." opens a sentence with a capital, and the notes use both words, but not as a name: a
+    follow-up carries the organisation the answer named, not that."""
+    history = [
+        {"role": "user", "content": "How did the kinship survey go?"},
+        {"role": "assistant", "content": f"{BRIDGES} ran it. Carers 27 and over answered, most of them at work."},
+    ]
+    standalone = forum.followups.carry_entities("and what happens with it next?", history)
+    assert BRIDGES in standalone and "Carers 27" not in standalone
+
+
 def test_a_short_question_without_a_pronoun_leans_on_the_conversation(forum):
     """ "Contact details?" asks about what the conversation was about."""
     assert forum.followups.leans_on_history("contact details?", TWO_PROJECTS)

@@ -27,7 +27,7 @@ from assistant.models import Answer, Citation, Passage, SearchFilters, SearchRes
 from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever, validate_query
 from assistant.settings import Settings
-from assistant.text import CITED_SENTENCE_END, spelled_out, tokenize, without_citations
+from assistant.text import CITED_SENTENCE_END, fold, spelled_out, tokenize, without_citations
 
 _MORE = re.compile(r"\b(else|other|another|more|besides)\b", re.IGNORECASE)
 # A sentence of the notes with fewer content words than this is a heading or a fragment, no answer.
@@ -201,12 +201,33 @@ class Answerer:
         notes first, then the rest."""
         k = self.settings.top_k
         results = self.retriever.search(standalone, k=k, filters=filters, vector=vector)
-        scope = (self.followups.scope(standalone) if follow_up else None) or self._named(standalone)
+        carried = self.followups.scope(standalone) if follow_up else None
+        scope = carried or self._named(standalone)
         if scope is None:
             return results, 0
-        first = self.retriever.search(
-            standalone, k=self.settings.follow_up_passages, filters=filters, vector=vector, among=scope
-        )
+        reads = self.settings.follow_up_passages
+        first = self.retriever.search(standalone, k=2 * reads, filters=filters, vector=vector, among=scope)
+        if carried:
+            # Of the closest passages of its document, those headed by what was carried are read: "Who ran that
+            # one? (Workshop B)" reads the passage headed "Workshop B: Moving on from secure care", not Workshop
+            # C's. A person carried ("Lorna Haddow") is who the last answer was about, not what the follow-up
+            # asks of (a release's quote headed by her name says nothing of "how many students"); a name every
+            # heading holds (the document's title) picks nothing out. Either way the closest are read.
+            names = [fold(name) for name in self.followups.carried(standalone) if not self._a_person(name)]
+
+            def headed_by_carried(result: SearchResult) -> bool:
+                """A section of a document naming no projects (a write-up, minutes) whose heading opens with a
+                carried name ("Workshop B: ..."); a project's notes are chosen by its name already ("East
+                Ayrshire" in a project's heading)."""
+                meta = result.passage.metadata
+                _, dot, section = result.passage.text.split("\n", 1)[0].rpartition(" · ")
+                named = dot and any(fold(section).startswith(name) for name in names)  # not the title alone
+                return not (meta.organisation or meta.project) and bool(named)
+
+            headed = [result for result in first if headed_by_carried(result)]
+            if headed and len(headed) < len(first):
+                first = headed
+        first = first[:reads]
         chosen = {result.passage.metadata.unit_id for result in first}
         merged = first + [result for result in results if result.passage.metadata.unit_id not in chosen]
         return [replace(result, rank=rank) for rank, result in enumerate(merged[:k], start=1)], len(first)
@@ -231,6 +252,10 @@ class Answerer:
         more = self.retriever.search(question, k=self.settings.fact_search_depth, filters=filters, vector=vector)
         fresh = [result for result in more if result.passage.metadata.unit_id not in seen]
         return self.picker.units(fresh, len(fresh), deep=True)
+
+    def _a_person(self, name: str) -> bool:
+        """The name is a person's ("Lorna Haddow", "Nadia Petrie"), as the language model reads it alone."""
+        return any(entity.label_ == "PERSON" for entity in self.language.parse(name).ents)
 
     def _named(self, question: str) -> set[str] | None:
         """The passages of the one organisation or project a question names (see ``Gate.names_of_notes``), or
@@ -274,8 +299,10 @@ class Answerer:
         own_words = set(self.gate.grounding.content_tokens(question))
 
         def leads_from_outside(candidate: Candidate) -> bool:
+            # A question of no more own words than that ("Who ran that one?") leans wholly on the conversation.
             return (
-                candidate.score > best_in_scope + self.settings.scope_lead_margin
+                len(own_words) > self.settings.scope_lead_words
+                and candidate.score > best_in_scope + self.settings.scope_lead_margin
                 and len(own_words & set(tokenize(candidate.quote.text))) >= self.settings.scope_lead_words
             )
 

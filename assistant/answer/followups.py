@@ -116,15 +116,18 @@ class FollowUps:
                 return False
         return True
 
+    @staticmethod
+    def carried(standalone: str) -> list[str]:
+        """The names a standalone follow-up carries from the conversation ("(Workshop B; Perth)")."""
+        found = CARRIED.search(standalone)
+        return found.group(1).split("; ") if found else []
+
     def scope(self, standalone: str) -> set[str] | None:
         """The passages about what a standalone follow-up carries from the conversation ("What did they find?
         (Passion4Fusion)"), to be read first: those about the first carried name that has a few, and the rest of
         their document where it names no projects (an evaluation's recommendations are about the programme
         its title page names); else None."""
-        carried = CARRIED.search(standalone)
-        if carried is None:
-            return None
-        for name in carried.group(1).split("; "):
+        for name in self.carried(standalone):
             about = self.retriever.about(name, _MOST_MENTIONS)
             if about:
                 return self.retriever.documents_about(about)
@@ -155,7 +158,13 @@ class FollowUps:
             words = tokenize(name)
             sentence_start = match.start() == 0 or text[: match.start()].rstrip().endswith((".", "!", "?", ":"))
             known = (len(name.split()) > 1 or name.isupper()) and bool(words) and all(word in idf for word in words)
-            if known and not (sentence_start and len(name.split()) == 1) and name not in names:
+            # At a sentence's start any word has a capital: there the phrase must be one the notes write
+            # ("Plan 21-24"), not the opening of "Only 56% agreed".
+            if sentence_start and known:
+                known = len(name.split()) > 1 and any(
+                    name in self.retriever.document_text(source) for source in self.retriever.documents
+                )
+            if known and name not in names:
                 names[name] = match.start()
         ordered = sorted(names, key=lambda name: names[name])
         # A name inside a longer one ("Promise" in "Promise Learning Collaborative") adds nothing.
