@@ -21,7 +21,7 @@ from assistant.settings import Settings
 from assistant.text import cited_numbers
 
 if TYPE_CHECKING:
-    from assistant.models import Answer, ProjectMatch
+    from assistant.models import Answer, Passage, ProjectMatch
     from assistant.wiring import Assistant
 
 # An answer that says the asked detail is not in the notes ("The notes don't give the date asked for.").
@@ -111,6 +111,17 @@ def is_relevant(case: EvalCase, hit: Hit) -> bool:
         return False
     text = hit.text.lower()
     return any(entity.lower() in text for entity in case.entities)
+
+
+def supports(case: EvalCase, passage: "Passage") -> bool:
+    """A cited passage backs the answer: it is from a document that holds the answer and names what the case is
+    about or states one of the asked facts (a release's "What happens next" passage gives the date asked for
+    without naming its fund, which its title does)."""
+    if passage.metadata.source not in case.sources:
+        return False
+    return is_relevant(case, hit_from_metadata(passage.metadata.source, passage.text, {})) or any(
+        _recall([group], passage.text) for group in case.facts
+    )
 
 
 def score_retrieval(
@@ -293,11 +304,7 @@ def score_answers(generator: str, cases: Sequence[EvalCase], answer: Callable[[E
             present.append(_recall(case.facts, "\n".join(response.retrieved)))
             failed = failed or recalls[-1] < 1.0
         if shown.answered and not case.refuse and case.sources:
-            hits = [
-                is_relevant(case, hit_from_metadata(c.passage.metadata.source, c.passage.text, {}))
-                for c in shown.citations
-            ]
-            supported.append(1.0 if any(hits) else 0.0)
+            supported.append(1.0 if any(supports(case, citation.passage) for citation in shown.citations) else 0.0)
         if failed:
             failures.append(case.id)
     off_corpus = sum(case.refuse and not case.near_miss for case in cases)

@@ -32,13 +32,21 @@ _ENDS_A_SENTENCE = re.compile(r"[.!?:][\"'”’)]*$")
 # Words that only join a sentence to the one before it; cut from the front of a quote.
 _DANGLING_START = re.compile(r"^(?:and|so|but|also|plus)\b[,\s]+(?=\S)", re.IGNORECASE)
 _MAX_LIST_ITEMS = 8
+# A list item this long that opens like a sentence ("- A second round of the fund is expected to open in autumn
+# 2026.") says something on its own: each such item is a quote, not a clause of one run ("What happens next: All
+# seven projects begin ...; The Trust has commissioned ...; A second round ..."), which buried the asked fact in
+# a funding release; so is a shorter one the writer closed with a full stop ("- 58% wanted evening groups.").
+# Shorter items ("Wider reach; More flexibility") and items finishing their lead-in ("We agreed to: - write to
+# the minister") are clauses of the line that introduces them.
+_SENTENCE_ITEM_WORDS = 8
+_STOPPED_ITEM_WORDS = 5
 # A Markdown heading: one to six marks, a space, its words (not "#KeepThePromise", "#1 priority").
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+\S")
 # Stored with each sentence: a store whose sentences were cut by another version of these rules re-embeds them.
 # (6: each sentence is stored with the named entities in it; 7: a heading line ends a list, and a bracketed
 # abbreviation ends no sentence; 8: a field whose value is no sentence keeps its label, and the full stop of
-# "Dr." or "No. 5" ends no sentence.)
-QUOTES_VERSION = 8
+# "Dr." or "No. 5" ends no sentence; 9: a list of sentences is quoted item by item.)
+QUOTES_VERSION = 9
 
 
 @dataclass(frozen=True)
@@ -144,24 +152,59 @@ def quotes_of(text: str, context: str = "") -> list[Quote]:
             )
             and following not in heading_lines  # a heading ends a list
         ):
-            items.append((without_bullet(lines[following][0]).rstrip(".;"), lines[following][2]))
+            items.append((without_bullet(lines[following][0]), lines[following][2]))
             following += 1
         # A field's value ("Summary of Presentation: ..."), not a list's head ("Key learning: these tools:").
         labelled = bool(_field_value(line)) and not line.endswith(":")
-        if len(items) >= 2 and not BULLET.match(line) and not labelled:
+        listed = len(items) >= 2 and not BULLET.match(line) and not labelled
+        if listed and all(_a_sentence(item) for item, _ in items) and not _frames(line):
+            # Each item is quoted as a line of its own; the lead-in ("Headline findings:", "What happens next")
+            # says nothing alone, a sentence before it does ("129 of you replied.").
+            units.extend(
+                quote
+                for quote in _line_quotes(line, start, index in heading_lines)
+                if _ENDS_A_SENTENCE.search(quote.text) and not quote.text.endswith(":")
+            )
+            index += 1
+            continue
+        if listed:
             head = _clean(_unlabelled(line).rstrip(":"))
-            joined = "; ".join(_clean(item) for item, _ in items)
+            joined = "; ".join(_clean(item.rstrip(".;")) for item, _ in items)
             units.append(Quote(f"{head}: {joined}.", start, items[-1][1]))
             index = following
             continue
-        if index in heading_lines:
-            index += 1
-            continue
-        body = without_bullet(line)
-        body_start = start + len(line) - len(body)
-        for quote in split_with_offsets(body, body_start):
-            cleaned = _clean(_unlabelled(quote.text))
-            if cleaned:
-                units.append(Quote(cleaned, quote.start, quote.end))
+        units.extend(_line_quotes(line, start, index in heading_lines))
         index += 1
     return units
+
+
+def _line_quotes(line: str, start: int, heading: bool) -> list[Quote]:
+    """The sentences of one line (``start`` is where it sits in the passage); none of a heading."""
+    if heading:
+        return []
+    body = without_bullet(line)
+    body_start = start + len(line) - len(body)
+    quotes = []
+    for quote in split_with_offsets(body, body_start):
+        cleaned = _clean(_unlabelled(quote.text))
+        if cleaned:
+            quotes.append(Quote(cleaned, quote.start, quote.end))
+    return quotes
+
+
+def _frames(line: str) -> bool:
+    """The line ends in a lead-in that says what its list is ("... a co-production group, which came up with
+    the following solutions:"): the items are answers to what it asks, quoted with it. A bare label
+    ("Headline findings:", "What happens next") frames nothing an item needs."""
+    lead = line.rsplit(". ", 1)[-1]
+    return lead.endswith(":") and len(lead.split()) > _STOPPED_ITEM_WORDS
+
+
+def _a_sentence(item: str) -> bool:
+    """A list item that says something on its own (``_SENTENCE_ITEM_WORDS``): long or closed by a full stop,
+    and opening as a sentence does, with a capital or a figure, not as the rest of its lead-in ("write to the
+    minister ...")."""
+    opening = _clean(item)[:1]
+    words = len(item.split())
+    long_enough = words >= _SENTENCE_ITEM_WORDS or (words >= _STOPPED_ITEM_WORDS and item.endswith("."))
+    return long_enough and (opening.isupper() or opening.isdigit() or opening in "£$€")

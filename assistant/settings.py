@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     near_duplicate_jaccard: float = Field(default=0.8, gt=0, le=1)
     max_query_chars: int = Field(default=2000, ge=1)
 
-    # Answers. Extractive by default: on a 2-core CPU it is the fastest and the most accurate (see README);
+    # Answers. Extractive by default: on a 2-core CPU it is the fastest and the most accurate (see docs/evaluation.md);
     # a local model (llamacpp) or an OpenAI-compatible endpoint (openai) is one setting away.
     llm: Literal["extractive", "llamacpp", "openai"] = "extractive"
     cache_dir: Path = Field(default_factory=_cache_dir)  # the assembled model, the llama.cpp server log
@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     openai_api_key: str = "not-needed"
     # Below this relevance (mean of the best passage's cosine similarity and its idf-weighted coverage
-    # of the question's words) the notes are taken not to cover the question; see README for calibration.
+    # of the question's words) the notes are taken not to cover the question.
     relevance_threshold: float = Field(default=0.40, ge=0, le=1)
     # A description of a situation this many words long or more ("I'm a youth worker and we're seeing ...")
     # also counts as covered when one sentence of the top units is as close to it by meaning (cosine) as
@@ -150,6 +150,14 @@ class Settings(BaseSettings):
     # The finder and briefings show a project only for a sentence at least this close to the challenge
     # (cosine): below it, cards were padding ("Structures that don't allow it.") on the realistic set.
     finder_min_similarity: float = Field(default=0.35, ge=0, le=1)
+    # A which-or-how-many question for organisations or projects is answered from the catalogue of the document
+    # among the first ``list_scope_results`` results that lists at least ``list_min_entries`` of them (one entry is
+    # a fact, not a list; the event asked about was first or second on the lists-and-counts set).
+    list_min_entries: int = Field(default=2, ge=2)
+    list_scope_results: int = Field(default=3, ge=1)
+    # ... narrowed to the entries whose text weighs at least this share of the best entry's in the question's
+    # theme words ("which showcase projects worked with schools?"), by idf.
+    list_theme_share: float = Field(default=0.5, ge=0, le=1)
     # Units (whole project blocks, tables, rows) of the top results whose sentences are candidates.
     pick_units: int = Field(default=3, ge=1)
     # How far down the search a question for one fact reads when the first units never state it: the

@@ -238,7 +238,7 @@ def test_project_finder_returns_distinct_projects_with_grounded_reasons(retrieve
     assert finder.find("What is the capital of France?") == []
 
 
-# Limits a little under the figures measured when the picker was tuned (README, "Answer quality"), so a
+# Limits a little under the figures measured when the picker was tuned (docs/evaluation.md), so a
 # change that loses facts, refuses answerable questions or answers off-corpus ones fails here.
 # fresh.jsonl, conversations.jsonl and briefs.jsonl were written from the documents by people who had not seen
 # the code or the other sets (conversations: follow-ups leaning on the previous answer, and briefings; briefs:
@@ -419,6 +419,25 @@ def test_a_near_miss_marked_refuse_is_scored_as_a_near_miss_not_as_off_corpus() 
     said["n"] = ("The notes don't cover this.", False)
     refused = score_answers("extractive", [near, away], answer)
     assert (refused.near_miss_says_absent, refused.false_refusals, refused.failures) == (0.0, 1, ["n"])
+
+
+def test_a_cited_passage_supports_by_naming_the_subject_or_stating_the_fact_from_the_right_document() -> None:
+    from assistant.evaluation import EvalCase, supports
+    from assistant.models import ChunkMetadata, Passage
+
+    case = EvalCase(
+        "s", "When does round two open?", "fact", ("fund.html",), ("Harbour Fund",), (("May 2027",),), False
+    )
+
+    def passage(source: str, text: str) -> Passage:
+        meta = ChunkMetadata(source, "Release", None, None, None, None, "Next steps", None, 0, len(text), "h",
+                             "u", 0, 0, "d", "")  # fmt: skip
+        return Passage("c", text, meta)
+
+    assert supports(case, passage("fund.html", "Next steps\nApplications reopen in May 2027."))
+    assert supports(case, passage("fund.html", "The Harbour Fund backed nine groups."))
+    assert not supports(case, passage("fund.html", "Next steps\nThe panel meets twice a year."))
+    assert not supports(case, passage("other.html", "Applications to the Harbour Fund reopen in May 2027."))
 
 
 _GATHERING = """# Kinship Summer Gathering 2026: what we heard

@@ -200,6 +200,37 @@ def test_a_heading_line_ends_a_list_of_short_lines():
     ]  # a hashtag is no heading
 
 
+def test_a_list_of_sentences_is_quoted_item_by_item_and_a_list_of_clauses_as_one():
+    """A bulleted list whose items each say something (a minutes' decisions) gives one quote an item, its bare
+    lead-in none; short items, items finishing their lead-in's sentence, or items answering a lead-in that says
+    what they are, stay one quote with it."""
+    decisions = quotes_of(
+        "Decisions taken\n"
+        "- The respite pilot in Brora will be extended to March 2027 at no extra cost.\n"
+        "- Carers from Wick and Thurso will be invited to join the reference group in spring.\n"
+    )
+    assert [q.text for q in decisions] == [
+        "The respite pilot in Brora will be extended to March 2027 at no extra cost.",
+        "Carers from Wick and Thurso will be invited to join the reference group in spring.",
+    ]
+    survey = quotes_of("We heard from 212 carers. What they told us:\n- 58% wanted more evening support groups.\n"
+                       "- 12 of the 14 Brora carers asked for a named worker they could phone.")  # fmt: skip
+    assert [q.text for q in survey] == [
+        "We heard from 212 carers.",
+        "58% wanted more evening support groups.",
+        "12 of the 14 Brora carers asked for a named worker they could phone.",
+    ]
+    clauses = quotes_of("The committee resolved to:\n- ask the council for the waiting-list figures by June\n"
+                        "- write to every kinship family in Caithness before the summer holidays")  # fmt: skip
+    assert len(clauses) == 1 and clauses[0].text.startswith("The committee resolved to: ask the council")
+    framed = quotes_of("Carers met twice in June and drew up the changes they want to see:\n"
+                       "- Every kinship family gets a named worker within a month of the child arriving.\n"
+                       "- Allowances are paid from the first week, not from the panel date.")  # fmt: skip
+    assert len(framed) == 1 and framed[0].text.startswith("Carers met twice in June and drew up the changes")
+    short = quotes_of("What worked:\n- Evening sessions\n- A named worker")
+    assert [q.text for q in short] == ["What worked: Evening sessions; A named worker."]
+
+
 def test_a_name_ending_in_a_question_mark_does_not_end_the_sentence():
     quotes = quotes_of("The Why Not? Trust developed Thinking Space. What is a Kinship Carer? It is family.")
     assert [q.text for q in quotes] == [

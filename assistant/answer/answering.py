@@ -20,6 +20,7 @@ from assistant.answer.gate import Gate, closest
 from assistant.answer.generation import ModelText, passage_units
 from assistant.answer.grounding import NOT_COVERED, SupportedSentence, render
 from assistant.answer.language import Language
+from assistant.answer.listing import Lister, Listing, ListingRules
 from assistant.answer.picking import Candidate, SentencePicker, UnitSentences, leans_back
 from assistant.answer.questions import SINGLE_FACTS, AskedFact, FactKind, asked_fact
 from assistant.errors import GeneratorFailed
@@ -82,6 +83,16 @@ class Answerer:
         self.picker = SentencePicker(retriever, settings)
         self.finder = ProjectFinder(retriever, settings, self.gate)
         self.composer = Composer(retriever, self.gate, self.picker, self.finder, settings)
+        self.lister = Lister(
+            retriever,
+            language,
+            ListingRules(
+                settings.list_min_entries,
+                settings.list_scope_results,
+                settings.document_opening_chars,
+                settings.list_theme_share,
+            ),
+        )
 
     # --- answering --------------------------------------------------------------------------
 
@@ -122,6 +133,11 @@ class Answerer:
         # is asked of something else.
         if relevance is None or (asked.kind in SINGLE_FACTS and self.gate.names_not_used(standalone, results)[1]):
             yield DoneEvent(self._not_covered(question, standalone, results, started, retrieved, notices))
+            return
+        listing = self.lister.listing(standalone, results)
+        if listing is not None:
+            yield TextEvent(listing.text)
+            yield DoneEvent(self._listed(question, standalone, listing, results, started, retrieved))
             return
         passages = [] if self.model is None else [result.passage for result in results[: self.settings.answer_passages]]
 
@@ -179,6 +195,19 @@ class Answerer:
                 notice=notices[-1] if notices else None,
             )
         )
+
+    @staticmethod
+    def _listed(
+        question: str, standalone: str, listing: Listing, results: list[SearchResult], started: float, retrieved: float
+    ) -> Answer:
+        """A which-or-how-many answer from the catalogue: every entry named is cited to the passage naming it."""
+        by_unit = {result.passage.metadata.unit_id: result.score for result in reversed(results)}
+        citations = [
+            Citation(n, passage, by_unit.get(passage.metadata.unit_id, 0.0))
+            for n, passage in enumerate(listing.passages, start=1)
+        ]
+        timings = _timings(started, retrieved, time.perf_counter())
+        return Answer(question, standalone, listing.text, True, citations, timings, "extractive", [])
 
     def _standalone(self, question: str, history: Sequence[dict[str, str]], notices: list[str]) -> tuple[str, str]:
         """The question in the notes' words and names, and that made standalone from the conversation (when

@@ -63,3 +63,12 @@ NEGATIVE_PRONOUNS = frozenset({"nothing", "nobody", "none", "noone"})
 # Nouns by which a sentence names its source rather than what it says ("The notes say ...", "According to the
 # passage, ..."): a model's sentence may use them though its passage never does.
 SOURCE_NOUNS = frozenset({"note", "passage", "source"})
+# Plural nouns a which-or-how-many question asks for the entries of a document's catalogue by ("how many
+# organisations presented at Livingston?", "which grants went to Fife?", "list every project funded"), each with
+# what it asks for: the projects ("project"), or whoever each entry is ("").
+LISTED_NOUNS: dict[str, str] = {
+    "organisation": "", "organization": "", "org": "", "group": "", "charity": "", "council": "",
+    "partnership": "", "partner": "", "provider": "", "grantee": "", "recipient": "", "entry": "",
+    "presenter": "", "grant": "", "award": "",
+    "project": "project", "programme": "project", "program": "project", "initiative": "project",
+}  # fmt: skip
