@@ -8,6 +8,7 @@ in it as soon as the retriever refreshes.
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from assistant.models import Passage
 from assistant.text import fold
@@ -65,6 +66,55 @@ class Catalogue:
 
     def entries_of(self, source: str) -> list[Entry]:
         return list(self._by_source.get(source, []))
+
+    def rows_named_in(self, text: str) -> list[Entry]:
+        """The entries of tables and lists whose name, or project's name, the text gives in full ("Moray Keys",
+        "who runs Dads on the Harbour?"): a name typed into the finder finds its row."""
+        folded = f" {re.sub(r'[^a-z0-9]+', ' ', fold(text))} "
+        return [
+            entry
+            for entries in self._by_source.values()
+            for entry in entries
+            if entry.details != entry.passage.text
+            and any(name and f" {re.sub(r'[^a-z0-9]+', ' ', fold(name)).strip()} " in folded
+                    for name in (entry.project, entry.name))
+        ]  # fmt: skip
+
+    def named_in(self, passage: Passage, text: str) -> Entry | None:
+        """The entry of the passage that a sentence of it is about: the row it quotes ("Edinburgh Advocacy
+        Bridge; Lead organisation: ..."), by the first entry name in it; None when it names none."""
+        folded = fold(text)
+        placed = [
+            (folded.find(fold(name)), entry)
+            for entry in self._by_source.get(passage.metadata.source, [])
+            if entry.passage.chunk_id == passage.chunk_id
+            for name in (entry.project, entry.name)
+            if name and fold(name) in folded
+        ]
+        return min(placed, key=lambda pair: pair[0])[1] if placed else None
+
+
+class LivePassages(Protocol):
+    """What the catalogue is built from: the live passages, and a count that changes when they do."""
+
+    @property
+    def passages(self) -> list[Passage]: ...
+
+    generation: int
+
+
+class LiveCatalogue:
+    """The catalogue of the live passages, rebuilt when they change (an upload, a removal)."""
+
+    def __init__(self, live: LivePassages) -> None:
+        self.live = live
+        self._built: tuple[int, Catalogue] | None = None
+
+    @property
+    def current(self) -> Catalogue:
+        if self._built is None or self._built[0] != self.live.generation:
+            self._built = (self.live.generation, Catalogue(self.live.passages))
+        return self._built[1]
 
 
 def _entries_in(passage: Passage) -> list[Entry]:

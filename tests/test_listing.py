@@ -83,7 +83,7 @@ def _cited_names(text: str) -> list[str]:
 
 def test_how_many_grants_a_release_lists_is_its_every_row_each_cited(listed) -> None:
     answer = listed.answer("How many groups got Kinship Futures grants from the Glenmore Trust?")
-    assert answer.text.startswith("8 groups in Glenmore Trust names eight Kinship Futures grants:"), answer.text
+    assert answer.text.startswith("8 groups in “Glenmore Trust names eight Kinship Futures grants”:"), answer.text
     assert len(_cited_names(answer.text)) == 8 and len(answer.citations) == 8
     assert all("glenmore" in citation.passage.metadata.source for citation in answer.citations)
 
@@ -98,7 +98,7 @@ def test_a_place_the_question_names_narrows_the_list_to_the_rows_in_it(listed) -
 
 def test_an_events_organisations_are_counted_from_its_notes(listed) -> None:
     answer = listed.answer("how many organisations presented at the learning collaborative in Livingston?")
-    assert answer.text.startswith("6 organisations in Promise Learning Collaborative"), answer.text
+    assert answer.text.startswith("6 organisations in “Promise Learning Collaborative"), answer.text
     assert "Dad's Rock" in answer.text and "Cyrenians" in answer.text
 
 
@@ -134,3 +134,20 @@ def test_list_and_count_questions_written_elsewhere_name_their_members(tmp_path_
 
 def test_forum_notes_have_no_list_to_give(forum) -> None:
     assert forum.lister.listing("how many organisations came to the Kinship Learning Forum?", []) is None
+
+
+def test_a_project_a_table_names_is_found_by_its_name_and_its_card_names_its_organisation(listed) -> None:
+    first = listed.finder.find("sibling saturdays", k=5)[0]
+    assert (first.organisation, first.project) == ("Buckie Youth Link", "Sibling Saturdays")
+    assert first.why.startswith("Group: Buckie Youth Link; Project: Sibling Saturdays") and first.why.endswith("[1].")
+    assert "glenmore" in first.citations[0].passage.metadata.source
+
+
+def test_a_sentence_quoting_a_row_is_about_the_rows_entry_not_the_documents_section() -> None:
+    rows = "Organisation: Loch Ness Kin; Project: Walks; Award: £9,000\nOrganisation: Glen Carers; Award: £4,000"
+    passage = _passage(f"Grants\n{rows}")
+    catalogue = Catalogue([passage])
+    entry = catalogue.named_in(passage, "Glen Carers; Award: £4,000")
+    assert entry is not None and entry.name == "Glen Carers"
+    assert catalogue.named_in(passage, "The panel met twice.") is None
+    assert [e.name for e in catalogue.rows_named_in("who runs walks by loch ness kin?")] == ["Loch Ness Kin"]

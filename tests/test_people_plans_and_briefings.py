@@ -12,6 +12,7 @@ from assistant.answer.grounding import Grounding, SupportedSentence, briefing_su
 from assistant.answer.picking import Candidate, SentencePicker, UnitSentences
 from assistant.answer.questions import FactKind, asked_fact, states
 from assistant.briefer import Briefer
+from assistant.catalogue import LiveCatalogue
 from assistant.models import ChunkMetadata, Passage
 from assistant.prompts import Prompts
 from assistant.retrieval import HybridRetriever
@@ -248,7 +249,8 @@ def two_forums(tmp_path_factory: pytest.TempPathFactory) -> Briefer:
     store = open_store(settings, HashingEmbeddings(), language())
     ingest_paths(store, [notes / "dundee.txt", notes / "perth.txt"], settings, progress=False)
     retriever = HybridRetriever(store, settings)
-    return Briefer(ProjectFinder(retriever, settings, Gate(retriever, settings, language())), Prompts.load(), settings)
+    finder = ProjectFinder(retriever, settings, Gate(retriever, settings, language()), LiveCatalogue(retriever))
+    return Briefer(finder, Prompts.load(), settings)
 
 
 def test_an_event_briefing_opens_with_when_and_where_and_covers_its_presentations(two_forums):

@@ -23,6 +23,7 @@ from assistant.answer.language import Language
 from assistant.answer.listing import Lister, Listing, ListingRules
 from assistant.answer.picking import Candidate, SentencePicker, UnitSentences, leans_back
 from assistant.answer.questions import SINGLE_FACTS, AskedFact, FactKind, asked_fact
+from assistant.catalogue import LiveCatalogue
 from assistant.errors import GeneratorFailed
 from assistant.models import Answer, Citation, Passage, SearchFilters, SearchResult
 from assistant.prompts import Prompts
@@ -81,10 +82,12 @@ class Answerer:
         self.generator = self.model.name if self.model is not None else "extractive"
         self.followups = FollowUps(retriever, self.gate, settings, prompts, language, self.model)
         self.picker = SentencePicker(retriever, settings)
-        self.finder = ProjectFinder(retriever, settings, self.gate)
+        catalogue = LiveCatalogue(retriever)
+        self.finder = ProjectFinder(retriever, settings, self.gate, catalogue)
         self.composer = Composer(retriever, self.gate, self.picker, self.finder, settings)
         self.lister = Lister(
             retriever,
+            catalogue,
             language,
             ListingRules(
                 settings.list_min_entries,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from assistant.answer.gate import Gate, closest
 from assistant.answer.picking import Candidate, SentencePicker
 from assistant.answer.questions import asked_fact
+from assistant.catalogue import LiveCatalogue
 from assistant.models import Citation, Passage, ProjectMatch, SearchFilters, SearchResult
 from assistant.retrieval import HybridRetriever, validate_query
 from assistant.settings import Settings
@@ -34,26 +35,48 @@ class Standing:
 
 
 class ProjectFinder:
-    def __init__(self, retriever: HybridRetriever, settings: Settings, gate: Gate) -> None:
+    def __init__(self, retriever: HybridRetriever, settings: Settings, gate: Gate, catalogue: LiveCatalogue) -> None:
         self.retriever = retriever
         self.settings = settings
         self.gate = gate
+        self.catalogue = catalogue
         self.picker = SentencePicker(retriever, settings)
 
     def find(self, challenge: str, k: int = 5) -> list[ProjectMatch]:
         """Distinct organisations whose notes bear on the challenge, best first, each with the sentence that
         makes it relevant. A challenge the notes don't cover finds nothing."""
         challenge = self.gate.as_the_notes_write(validate_query(challenge, self.settings))
-        matches: list[ProjectMatch] = []
-        for standing in self.standings(challenge, self.depth(k))[:k]:
+        # A project a table or list names, typed by its name, is found by it: its row is its card.
+        matches: list[ProjectMatch] = [
+            ProjectMatch(entry.name, entry.project, entry.passage.metadata.event, entry.passage.metadata.date,
+                         entry.passage.metadata.source, f"{entry.details.rstrip('.')} [1].",
+                         entry.passage.metadata.contact, [Citation(1, entry.passage, 1.0)])
+            for entry in self.catalogue.current.rows_named_in(challenge)[:k]
+        ]  # fmt: skip
+        named = {(match.organisation, match.project) for match in matches}
+        for standing in self.standings(challenge, self.depth(k))[: k - len(matches)]:
             meta = standing.passage.metadata
+            organisation, project = self._named(standing)
+            if (organisation, project) in named:
+                continue
             matches.append(
-                ProjectMatch(meta.organisation or meta.project or self.retriever.subject_of(standing.passage),
-                             meta.project if meta.organisation else None,
-                             meta.event, meta.date, meta.source, f"{standing.text.rstrip('.')} [1].", meta.contact,
+                ProjectMatch(organisation, project, meta.event, meta.date, meta.source,
+                             f"{standing.text.rstrip('.')} [1].", meta.contact,
                              [Citation(1, standing.passage, standing.result.score)])
             )  # fmt: skip
         return matches
+
+    def _named(self, standing: Standing) -> tuple[str, str | None]:
+        """Whom a card is for: the organisation and project of a showcase's notes; of a document naming none,
+        the row of the catalogue its sentence quotes (an awards table's "Moray Keys", of "Speyside Housing
+        Collective"), else the part of the document it is from."""
+        meta = standing.passage.metadata
+        if meta.organisation or meta.project:
+            return meta.organisation or meta.project or "", meta.project if meta.organisation else None
+        entry = self.catalogue.current.named_in(standing.passage, standing.text)
+        if entry is not None:
+            return entry.name, entry.project
+        return self.retriever.subject_of(standing.passage), None
 
     @staticmethod
     def depth(projects: int) -> int:

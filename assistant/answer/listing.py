@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from assistant.answer.language import Language
 from assistant.answer.lexicon import LISTED_NOUNS
-from assistant.catalogue import Catalogue, Entry
+from assistant.catalogue import Catalogue, Entry, LiveCatalogue
 from assistant.models import Passage, SearchResult
 from assistant.retrieval import HybridRetriever
 from assistant.text import fold, tokenize
@@ -42,18 +42,17 @@ class ListingRules:
 class Lister:
     """Answers list and count questions from the catalogue of the document a search finds first."""
 
-    def __init__(self, retriever: HybridRetriever, language: Language, rules: ListingRules) -> None:
+    def __init__(
+        self, retriever: HybridRetriever, catalogue: LiveCatalogue, language: Language, rules: ListingRules
+    ) -> None:
         self.retriever = retriever
+        self.live = catalogue
         self.language = language
         self.rules = rules
-        self._catalogue: tuple[int, Catalogue] | None = None
 
     @property
     def catalogue(self) -> Catalogue:
-        """The catalogue of the retriever's live passages (rebuilt when they change)."""
-        if self._catalogue is None or self._catalogue[0] != self.retriever.generation:
-            self._catalogue = (self.retriever.generation, Catalogue(self.retriever.passages))
-        return self._catalogue[1]
+        return self.live.current
 
     def request(self, question: str) -> ListRequest | None:
         """The question asks which, or how many, organisations or projects ("How many organisations presented
@@ -127,7 +126,8 @@ class Lister:
             for n, entry in enumerate(picked, start=1)
         ]
         of = f" of the {len(entries)}" if len(picked) < len(entries) else ""
-        return Listing(f"{len(picked)}{of} {request.noun} in {title}: " + "; ".join(lines) + ".",
+        # The title in quotation marks: a headline ("Glenmore Trust names eight grants") reads as a clause without.
+        return Listing(f"{len(picked)}{of} {request.noun} in “{title}”: " + "; ".join(lines) + ".",
                        [entry.passage for entry in picked])  # fmt: skip
 
     def _named_in(self, request: ListRequest, entries: list[Entry], passage: Passage) -> list[Entry]:
