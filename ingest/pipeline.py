@@ -54,9 +54,14 @@ class IngestReport:
         failed = f", {len(self.failures)} failed" if self.failures else ""
         removed_docs = f", {len(self.documents_removed)} removed" if self.documents_removed else ""
         return (
-            f"{self.files} files{failed}{removed_docs}: {self.chunks_added} chunks added, "
+            f"{_counted(self.files, 'file')}{failed}{removed_docs}: {_counted(self.chunks_added, 'chunk')} added, "
             f"{self.chunks_removed} removed, {self.chunks_unchanged} unchanged in {self.seconds:.1f} s"
         )
+
+
+def _counted(number: int, noun: str) -> str:
+    """ "1 file", "5 files"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def prepare_text(
@@ -160,8 +165,9 @@ def apply(
     stored = store.complete_ids()
     fresh = [[chunk for chunk in document.chunks if chunk.chunk_id not in stored] for document in documents]
     to_embed = sum(len(chunks) for chunks in fresh)
-    if to_embed:
-        print(f"Embedding {to_embed} new chunks from {sum(1 for c in fresh if c)} documents…", file=sys.stderr)
+    if to_embed and progress:
+        embedding = f"{_counted(to_embed, 'new chunk')} from {_counted(sum(1 for c in fresh if c), 'document')}"
+        print(f"Embedding {embedding}…", file=sys.stderr)
     _refresh_metadata(store, [chunk for document in documents for chunk in document.chunks if chunk.chunk_id in stored])
     with tqdm(total=to_embed, unit="chunk", disable=not progress or to_embed == 0, file=sys.stderr) as bar:
         for document, new_chunks in zip(documents, fresh, strict=True):

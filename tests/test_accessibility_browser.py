@@ -15,7 +15,7 @@ import pytest
 
 from assistant.auth import User, hash_password, write_auth_file
 from assistant.settings import Settings
-from tests.conftest import CHROMIUM, fake_core, running_app
+from tests.conftest import CHROMIUM, fake_core, running_app, wait_for
 
 pytestmark = [
     pytest.mark.slow,
@@ -418,10 +418,21 @@ def test_a_citation_in_an_earlier_answer_shows_its_source(browser: Any, app: tup
         box.press("Enter")
         answer_ended(page)
     earlier = page.locator("#chat .message.bot").first
-    earlier.locator("a[href*='#source-1-']").first.click()
     listed = earlier.locator("ol > li").first
-    assert focused(page, "(element) => element.matches('#chat .message.bot ol > li')")
-    assert listed.evaluate("(item) => item.classList.contains('flash')")
+
+    def shown_on_click() -> bool:
+        """The click focuses and marks the source. The mark lasts 1.5 s, so its class changes are watched from
+        before the click; on a loaded machine the chat may still redraw after the answer ends, taking the
+        focused line with it, so the click is tried again on the redrawn chat."""
+        listed.evaluate(
+            "(item) => new MutationObserver(() => { if (item.classList.contains('flash')) item.dataset.flashed"
+            " = 'yes'; }).observe(item, {attributes: true, attributeFilter: ['class']})"
+        )
+        earlier.locator("a[href*='#source-1-']").first.click()
+        on_source = focused(page, "(element) => element.matches('#chat .message.bot ol > li')")
+        return bool(on_source) and listed.get_attribute("data-flashed") == "yes"
+
+    wait_for(shown_on_click, "the earlier answer's first source focused and marked", every=0.5)
     page.close()
 
 

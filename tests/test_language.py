@@ -82,6 +82,9 @@ def test_a_sentence_naming_what_its_passage_does_not_has_no_support(grounding):
         ("is it possible to get help with rent?", False),
         ("can I refer a family myself?", False),
         ("which charities mentor care leavers and what have they learned?", False),  # "they" has its noun
+        ("what's the best way to get hold of her?", True),  # "her" stands for a person, not for "way"
+        ("has he got an email address?", True),
+        ("Shona Petrie ran it; can I phone her?", False),  # "her" has its name
     ],
 )
 def test_a_pronoun_with_nothing_of_its_own_to_stand_for_refers_back(question, refers):

@@ -548,3 +548,25 @@ def test_the_sectors_shorthand_is_written_as_the_notes_write_it():
         "local authorities not joined up; care experienced young people and children"
     )
     assert spelled_out("la la land, a swift uni-form") == "la la land, a swift uni-form"
+
+
+def test_one_passages_points_listed_in_one_sentence_are_points_an_ordinal_can_pick(forum):
+    """An answer listing two points of one passage after a colon ("Two came up: A [1], and B [1].") has two
+    points; "the second one" carries the second's names, and its pointing words choose no sentence."""
+    assert _cited_items(
+        "Ideas raised at the forum: a buddy scheme for new carers [1], and a Saturday drop-in [1]."
+    ) == [
+        "a buddy scheme for new carers",
+        "a Saturday drop-in",
+    ]
+    assert _cited_items("Tables: Families Outside and Project Change; CYCJ [3].") == [
+        "Families Outside and Project Change",
+        "CYCJ",
+    ]  # "A and B" alone may be one point (one table)
+    history = [
+        {"role": "user", "content": "Who presented at the forum?"},
+        {"role": "assistant", "content": f"Two came up: {BRIDGES}'s Kinship Circle [1], and {HARBOUR}'s toolkit [1]."},
+    ]
+    standalone = forum.followups.carry_entities("and what does the second one do?", history)
+    assert HARBOUR in standalone and BRIDGES not in standalone
+    assert FollowUps.without_pointer("what's the second one about?").split() == ["what's", "about?"]

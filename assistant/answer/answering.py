@@ -322,7 +322,8 @@ class Answerer:
         # How close the notes come is judged on the whole standalone question, as for any other.
         scored = self.picker.candidates(standalone, vector, asked, units, self.gate.grounding)
         judged = scored
-        if history and standalone != question and self.gate.grounding.content_tokens(question):
+        own = self.followups.without_pointer(question)
+        if history and standalone != question and self.gate.grounding.content_tokens(own):
             scored = self.picker.candidates(question, vector, asked, units, self.gate.grounding)
         # A follow-up about a project the conversation named, or a question naming one, is answered from that
         # project's notes first (the first ``scoped`` results), unless a sentence elsewhere is clearly closer

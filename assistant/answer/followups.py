@@ -29,6 +29,13 @@ _ORDINAL = re.compile(
     r"|\s*[-–,])",
     re.IGNORECASE,
 )
+# The pointing words of an ordinal reference, with the noun they point with ("the second one", "the latter").
+_POINTER = re.compile(_ORDINAL.pattern + r"(?:\s+\w+)?", re.IGNORECASE)
+# Where a sentence listing points after its colon joins them ("...: Love Inc recruiting a Participation Officer
+# [1], and the Bright Spots pilot [1]", with the markers taken out): a semicolon, or a comma before "and" ("A and B"
+# alone may be one point: "Families Outside and Project Change" hosted one table).
+_LIST_JOINS = re.compile(r"\s*;\s+|,\s+and\s+")
+_LEADING_AND = re.compile(r"^\s*and\s+")
 # A carried name mentioned in more passages than this (an event's name) says too little to read them first.
 _MOST_MENTIONS = 12
 _REWRITE_TOKENS = 60
@@ -115,6 +122,12 @@ class FollowUps:
             if any(grounding.specific(stem) and stem not in said for stem in stems):
                 return False
         return True
+
+    @staticmethod
+    def without_pointer(question: str) -> str:
+        """The question without the words pointing at one of the last answer's points ("what's the second one
+        about?" asks "what's about?" of it): they choose the subject, not the sentences said of it."""
+        return _POINTER.sub(" ", question)
 
     @staticmethod
     def carried(standalone: str) -> list[str]:
@@ -205,9 +218,14 @@ def _cited_items(answer: str) -> list[str]:
         text = answer[start : marker.start()].strip(" .,;")
         start = marker.end()
         if items and items[-1][0] == marker.group(1):
-            items[-1] = (marker.group(1), f"{items[-1][1]} {text}")
+            items[-1] = (marker.group(1), f"{items[-1][1]}; {text}" if text else items[-1][1])
         elif text:
             items.append((marker.group(1), text))
+    if len(items) == 1:  # one passage's points in one sentence: "Two examples came up: A [1], and B [1]."
+        _, _, listed = items[0][1].partition(": ")
+        parts = [_LEADING_AND.sub("", part) for part in _LIST_JOINS.split(listed) if part.strip()]
+        if len(parts) >= 2:
+            return parts
     return [text for _, text in items]
 
 

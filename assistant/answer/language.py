@@ -31,6 +31,8 @@ _SPEAKERS = frozenset(
 _NOMINAL_ROLES = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr", "dative", "ROOT"})
 DEMONSTRATIVES = frozenset({"this", "that", "these", "those"})
 _PLURAL_PRONOUNS = frozenset({"they", "them", "their", "theirs", "themselves", "these", "those"})
+# Pronouns standing for a person ("how do I get in touch with her?" after an answer naming the coordinator).
+_PERSONAL_PRONOUNS = frozenset({"he", "him", "his", "himself", "she", "her", "hers", "herself"})
 # The recogniser runs alone at ingest: in this pipeline it has its own token vectors, so leaving out the tagger,
 # parser and lemmatizer finds the same entities at about twice the speed.
 _NOT_FOR_ENTITIES = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
@@ -127,10 +129,12 @@ def _is_expletive(token: Token) -> bool:
 def _agrees(noun: Token, pronoun: Token) -> bool:
     """The noun could be what the pronoun stands for, by number: "they" for "charities" (or a name, which may
     be plural in use: "Cyrenians ... their"), "it" for "the scheme"; not "them" for "touch" in "get in touch
-    with them"."""
+    with them", nor "her" for any common noun (the tagger knows no person from a thing; a name it does)."""
     plural = pronoun.lower_ in _PLURAL_PRONOUNS
     if noun.pos_ == "PROPN":
         return True
+    if pronoun.lower_ in _PERSONAL_PRONOUNS:  # "get in touch with her": "her" is a person, never "touch"
+        return noun.ent_type_ == "PERSON"
     return (noun.tag_ in ("NNS", "NNPS")) is plural
 
 
