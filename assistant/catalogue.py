@@ -33,7 +33,7 @@ class Entry:
     name: str  # as the document first writes it: the organisation, else the project
     project: str | None  # the project, when the entry is an organisation's
     passage: Passage
-    details: str  # what the document says of it in one place (its row, or its unit's first passage), for filters
+    row: str | None  # the table or list row naming it; None for an entry of a document's structure (a showcase's)
 
     @property
     def label(self) -> str:
@@ -43,11 +43,16 @@ class Entry:
         )
 
 
+def _words(text: str) -> str:
+    """The text's letters and figures in lower case, one space between words: "Dads on the Harbour!" as
+    "dads on the harbour"."""
+    return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+
+
 def key(name: str) -> str:
     """One form for the spellings of one name: "Passion 4 Fusion" and "Passion4Fusion", "The King's Trust" and
     "The King’s Trust"."""
-    folded = re.sub(r"^the\s+", "", fold(name).strip())
-    return re.sub(r"[^a-z0-9]+", "", folded)
+    return re.sub(r"^the ", "", _words(name)).replace(" ", "")
 
 
 class Catalogue:
@@ -55,6 +60,7 @@ class Catalogue:
 
     def __init__(self, passages: list[Passage]) -> None:
         self._by_source: dict[str, list[Entry]] = {}
+        self._row_names: list[tuple[Entry, list[str]]] = []  # each row's names as ``_words`` writes them
         seen: set[tuple[str, str, str]] = set()
         ordered = sorted(passages, key=lambda p: (p.metadata.source, p.metadata.start))
         for passage in ordered:
@@ -63,6 +69,9 @@ class Catalogue:
                 if marker not in seen:
                     seen.add(marker)
                     self._by_source.setdefault(passage.metadata.source, []).append(entry)
+                    if entry.row is not None:
+                        names = [_words(name) for name in (entry.project, entry.name) if name]
+                        self._row_names.append((entry, names))
 
     def entries_of(self, source: str) -> list[Entry]:
         return list(self._by_source.get(source, []))
@@ -70,15 +79,8 @@ class Catalogue:
     def rows_named_in(self, text: str) -> list[Entry]:
         """The entries of tables and lists whose name, or project's name, the text gives in full ("Moray Keys",
         "who runs Dads on the Harbour?"): a name typed into the finder finds its row."""
-        folded = f" {re.sub(r'[^a-z0-9]+', ' ', fold(text))} "
-        return [
-            entry
-            for entries in self._by_source.values()
-            for entry in entries
-            if entry.details != entry.passage.text
-            and any(name and f" {re.sub(r'[^a-z0-9]+', ' ', fold(name)).strip()} " in folded
-                    for name in (entry.project, entry.name))
-        ]  # fmt: skip
+        spoken = f" {_words(text)} "
+        return [entry for entry, names in self._row_names if any(f" {name} " in spoken for name in names if name)]
 
     def named_in(self, passage: Passage, text: str) -> Entry | None:
         """The entry of the passage that a sentence of it is about: the row it quotes ("Edinburgh Advocacy
@@ -121,7 +123,7 @@ def _entries_in(passage: Passage) -> list[Entry]:
     meta = passage.metadata
     if meta.organisation or meta.project:
         name = meta.organisation or meta.project or ""
-        return [Entry(name, meta.project if meta.organisation else None, passage, passage.text)]
+        return [Entry(name, meta.project if meta.organisation else None, passage, None)]
     entries = []
     for line in passage.text.splitlines():
         fields = _row(line)

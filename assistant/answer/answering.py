@@ -181,7 +181,7 @@ class Answerer:
         )
         for text in shown if contact_first or doubtful else shown[len(kept) :]:
             yield TextEvent(text)
-        by_unit = {result.passage.metadata.unit_id: result.score for result in reversed(results)}
+        by_unit = _scores_by_unit(results)
         yield DoneEvent(
             Answer(
                 question=question,
@@ -204,7 +204,7 @@ class Answerer:
         question: str, standalone: str, listing: Listing, results: list[SearchResult], started: float, retrieved: float
     ) -> Answer:
         """A which-or-how-many answer from the catalogue: every entry named is cited to the passage naming it."""
-        by_unit = {result.passage.metadata.unit_id: result.score for result in reversed(results)}
+        by_unit = _scores_by_unit(results)
         citations = [
             Citation(n, passage, by_unit.get(passage.metadata.unit_id, 0.0))
             for n, passage in enumerate(listing.passages, start=1)
@@ -506,6 +506,11 @@ def _declined(draft: str) -> bool:
 def _topic(passage: Passage) -> str:
     meta = passage.metadata
     return f"{meta.who} ({meta.event})" if meta.who else f"{meta.section or meta.event} ({meta.event})"
+
+
+def _scores_by_unit(results: list[SearchResult]) -> dict[str, float]:
+    """The best search score of each unit among the results: what a citation of any of its passages shows."""
+    return {result.passage.metadata.unit_id: result.score for result in reversed(results)}
 
 
 def _timings(started: float, retrieved: float, done: float) -> dict[str, float]:

@@ -47,23 +47,15 @@ class ProjectFinder:
         makes it relevant. A challenge the notes don't cover finds nothing."""
         challenge = self.gate.as_the_notes_write(validate_query(challenge, self.settings))
         # A project a table or list names, typed by its name, is found by it: its row is its card.
-        matches: list[ProjectMatch] = [
-            ProjectMatch(entry.name, entry.project, entry.passage.metadata.event, entry.passage.metadata.date,
-                         entry.passage.metadata.source, f"{entry.details.rstrip('.')} [1].",
-                         entry.passage.metadata.contact, [Citation(1, entry.passage, 1.0)])
+        matches = [
+            _card(entry.name, entry.project, entry.passage, entry.row or "", 1.0)
             for entry in self.catalogue.current.rows_named_in(challenge)[:k]
-        ]  # fmt: skip
+        ]
         named = {(match.organisation, match.project) for match in matches}
         for standing in self.standings(challenge, self.depth(k))[: k - len(matches)]:
-            meta = standing.passage.metadata
             organisation, project = self._named(standing)
-            if (organisation, project) in named:
-                continue
-            matches.append(
-                ProjectMatch(organisation, project, meta.event, meta.date, meta.source,
-                             f"{standing.text.rstrip('.')} [1].", meta.contact,
-                             [Citation(1, standing.passage, standing.result.score)])
-            )  # fmt: skip
+            if (organisation, project) not in named:
+                matches.append(_card(organisation, project, standing.passage, standing.text, standing.result.score))
         return matches
 
     def _named(self, standing: Standing) -> tuple[str, str | None]:
@@ -136,3 +128,10 @@ class ProjectFinder:
             taken.update(sentence.key for sentence in sentences)
             best.append(Standing(sentences, by_unit[meta.unit_id]))
         return best
+
+
+def _card(organisation: str, project: str | None, passage: Passage, why: str, score: float) -> ProjectMatch:
+    """A finder card: whom it is for, the sentence (or row) that makes it relevant, cited as [1]."""
+    meta = passage.metadata
+    return ProjectMatch(organisation, project, meta.event, meta.date, meta.source, f"{why.rstrip('.')} [1].",
+                        meta.contact, [Citation(1, passage, score)])  # fmt: skip

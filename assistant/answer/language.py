@@ -31,8 +31,6 @@ _SPEAKERS = frozenset(
 _NOMINAL_ROLES = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr", "dative", "ROOT"})
 DEMONSTRATIVES = frozenset({"this", "that", "these", "those"})
 _PLURAL_PRONOUNS = frozenset({"they", "them", "their", "theirs", "themselves", "these", "those"})
-# Pronouns standing for a person ("how do I get in touch with her?" after an answer naming the coordinator).
-_PERSONAL_PRONOUNS = frozenset({"he", "him", "his", "himself", "she", "her", "hers", "herself"})
 # The recogniser runs alone at ingest: in this pipeline it has its own token vectors, so leaving out the tagger,
 # parser and lemmatizer finds the same entities at about twice the speed.
 _NOT_FOR_ENTITIES = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
@@ -133,7 +131,7 @@ def _agrees(noun: Token, pronoun: Token) -> bool:
     plural = pronoun.lower_ in _PLURAL_PRONOUNS
     if noun.pos_ == "PROPN":
         return True
-    if pronoun.lower_ in _PERSONAL_PRONOUNS:  # "get in touch with her": "her" is a person, never "touch"
+    if set(pronoun.morph.get("Gender", [])) & {"Fem", "Masc"}:  # "get in touch with her": a person, never "touch"
         return noun.ent_type_ == "PERSON"
     return (noun.tag_ in ("NNS", "NNPS")) is plural
 

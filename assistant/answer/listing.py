@@ -93,34 +93,37 @@ class Lister:
         if request is None:
             return None
         scored = [
-            (self._naming(request, result.passage), result.passage) for result in results[: self.rules.scope_results]
+            (self._naming(request, result.passage, naming_text), result.passage, naming_text)
+            for result in results[: self.rules.scope_results]
+            for naming_text in [self._naming_text(result.passage)]
         ]
-        naming, passage = max(scored, key=lambda pair: pair[0], default=(0, None))
+        naming, passage, naming_text = max(scored, key=lambda scoring: scoring[0], default=(0, None, ""))
         if passage is None or naming < 2:
             return None
         entries = self.catalogue.entries_of(passage.metadata.source)
         if len(entries) < self.rules.min_entries:
             return None  # the document asked about lists no organisations (a newsletter's items, a write-up)
-        return self._listed(request, entries, passage)
+        return self._listed(request, entries, passage.metadata.event, naming_text)
 
     def _naming_text(self, passage: Passage) -> str:
         meta = passage.metadata
         opening = self.retriever.document_text(meta.source)[: self.rules.opening]
         return fold(f"{meta.event} {meta.date or ''} {meta.place or ''} {opening}")
 
-    def _naming(self, request: ListRequest, passage: Passage) -> int:
+    @staticmethod
+    def _naming(request: ListRequest, passage: Passage, naming: str) -> int:
         """How well the question names the passage's document: two for each of its names or figures in the
         title, date, place or opening lines ("Livingston", "Linnhe", "2024"), one for each other word of it in
-        the title ("showcase"). Two names it: one common word ("care") does not."""
-        naming = self._naming_text(passage)
+        the title ("showcase"). Two names it: one common word ("care") does not. ``naming``: its
+        ``_naming_text``."""
         title = set(tokenize(passage.metadata.event))
         return 2 * sum(name in naming for name in request.names) + len(
             (request.words & title) - set(tokenize(" ".join(request.names)))
         )
 
-    def _listed(self, request: ListRequest, entries: list[Entry], passage: Passage) -> Listing:
-        title = passage.metadata.event
-        picked = self._about_theme(request, self._named_in(request, entries, passage), passage)
+    def _listed(self, request: ListRequest, entries: list[Entry], title: str, naming: str) -> Listing:
+        texts = {id(entry): self._text_of(entry) for entry in entries}
+        picked = self._about_theme(request, self._named_in(request, entries, naming, texts), naming, texts)
         lines = [
             f"{(entry.project or entry.name) if request.projects else entry.label} [{n}]"
             for n, entry in enumerate(picked, start=1)
@@ -130,34 +133,35 @@ class Lister:
         return Listing(f"{len(picked)}{of} {request.noun} in “{title}”: " + "; ".join(lines) + ".",
                        [entry.passage for entry in picked])  # fmt: skip
 
-    def _named_in(self, request: ListRequest, entries: list[Entry], passage: Passage) -> list[Entry]:
+    @staticmethod
+    def _named_in(request: ListRequest, entries: list[Entry], naming: str, texts: dict[int, str]) -> list[Entry]:
         """The entries the question's own names pick out (a council area, an organisation), not the names that
-        named the document; all of them when it names none of theirs."""
-        naming = self._naming_text(passage)
+        named the document (``naming``); all of them when it names none of theirs. ``texts``: each entry's."""
         own = [name for name in request.names if name not in naming and name not in request.dated]
-        picked = [entry for entry in entries if any(name in fold(self._text_of(entry)) for name in own)]
+        picked = [entry for entry in entries if any(name in fold(texts[id(entry)]) for name in own)]
         return picked or entries
 
-    def _about_theme(self, request: ListRequest, entries: list[Entry], passage: Passage) -> list[Entry]:
+    def _about_theme(
+        self, request: ListRequest, entries: list[Entry], naming: str, texts: dict[int, str]
+    ) -> list[Entry]:
         """The entries whose own text weighs most in the question's theme words (those not naming the document
         or an entry), by BM25's idf: "worked with schools" keeps the school projects of a showcase. A word
         every entry uses picks none out; a question with no theme keeps them all."""
         idf = self.retriever.idf()
-        naming = set(tokenize(self._naming_text(passage))) | set(tokenize(" ".join(request.names)))
-        theme = request.words - naming
-        texts = {id(entry): set(tokenize(self._text_of(entry))) for entry in entries}
-        using = {word for word in theme if 0 < sum(word in text for text in texts.values()) < len(entries)}
+        theme = request.words - set(tokenize(naming)) - set(tokenize(" ".join(request.names)))
+        words = {id(entry): set(tokenize(texts[id(entry)])) for entry in entries}
+        using = {word for word in theme if 0 < sum(word in text for text in words.values()) < len(entries)}
         if not using:
             return entries
         # An entry's weight is its rarest theme word's: "youth justice or children in conflict with the law"
         # asks for any of them, not for the entry using most.
-        weight = {key: max((idf.get(word, 0.0) for word in using & text), default=0.0) for key, text in texts.items()}
+        weight = {key: max((idf.get(word, 0.0) for word in using & text), default=0.0) for key, text in words.items()}
         top = max(weight.values())
         return [entry for entry in entries if top > 0 and weight[id(entry)] >= self.rules.theme_share * top]
 
     def _text_of(self, entry: Entry) -> str:
         """What the document says of an entry: its row, or the whole unit its passage is in (a showcase
         project's notes)."""
-        if entry.details != entry.passage.text:
-            return entry.details
+        if entry.row is not None:
+            return entry.row
         return " ".join(part.text for part in self.retriever.unit_passages(entry.passage))
